@@ -1,0 +1,269 @@
+"""The tamper-evident audit log (SPEC §9): ``.ta/audit.jsonl``.
+
+Each line is one compact JSON object whose ``previous_hash`` is the lowercase hex SHA-256 of
+the exact bytes of the previous line (without its newline), ``null`` on the first line.
+Appends from any number of processes are serialised with ``flock`` on the log itself and
+fsynced before ``append`` returns: an acknowledged event survives a crash.
+
+A small head file (``.ta/state/audit.head``: line count and hash of the last line) is updated
+with each append so that ``verify`` also notices an edited or removed *last* line, which a
+hash chain alone cannot.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+from ta_session.model import Timestamp
+from ta_session.store.errors import StoreError
+
+_TAIL_CHUNK = 64 * 1024
+
+
+def current_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    event_id: str
+    timestamp: str
+    actor: str
+    channel_id: str | None
+    action: str
+    session_id: str | None
+    goal_id: str | None
+    details: dict[str, Any]
+    previous_hash: str | None
+    line_number: int = 0
+    offset: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "timestamp": self.timestamp,
+            "actor": self.actor,
+            "channel_id": self.channel_id,
+            "action": self.action,
+            "session_id": self.session_id,
+            "goal_id": self.goal_id,
+            "details": self.details,
+            "previous_hash": self.previous_hash,
+        }
+
+    @classmethod
+    def from_line(cls, line: bytes, line_number: int = 0, offset: int = 0) -> AuditEvent:
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        details = data.get("details")
+        return cls(
+            event_id=str(data.get("event_id", "")),
+            timestamp=str(data.get("timestamp", "")),
+            actor=str(data.get("actor", "")),
+            channel_id=data.get("channel_id"),
+            action=str(data.get("action", "")),
+            session_id=data.get("session_id"),
+            goal_id=data.get("goal_id"),
+            details=details if isinstance(details, dict) else {},
+            previous_hash=data.get("previous_hash"),
+            line_number=line_number,
+            offset=offset,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    lines: int
+    broken_line: int | None = None
+    problem: str | None = None
+
+
+def line_hash(line: bytes) -> str:
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+class AuditLog:
+    def __init__(self, path: Path, *, head_path: Path | None = None, actor: str | None = None):
+        self.path = Path(path)
+        self.head_path = head_path
+        self.actor = actor or current_actor()
+
+    def size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def append(
+        self,
+        action: str,
+        *,
+        session_id: UUID | str | None = None,
+        goal_id: UUID | str | None = None,
+        channel_id: str | None = None,
+        details: dict[str, Any] | None = None,
+        actor: str | None = None,
+        timestamp: Timestamp | None = None,
+    ) -> AuditEvent:
+        """Append one event durably and return it (with the byte offset it was written at)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            end = os.lseek(fd, 0, os.SEEK_END)
+            previous, count = self._last_line(fd, end)
+            event = AuditEvent(
+                event_id=str(uuid4()),
+                timestamp=(timestamp or Timestamp.now()).isoformat(),
+                actor=actor or self.actor,
+                channel_id=channel_id,
+                action=action,
+                session_id=str(session_id) if session_id is not None else None,
+                goal_id=str(goal_id) if goal_id is not None else None,
+                details=details or {},
+                previous_hash=line_hash(previous) if previous is not None else None,
+                offset=end,
+            )
+            line = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
+            encoded = line.encode("utf-8", "surrogateescape")
+            if end > 0 and not self._ends_with_newline(fd, end):
+                encoded = b"\n" + encoded  # a torn last line never swallows ours
+            os.write(fd, encoded + b"\n")
+            os.fsync(fd)
+            self._write_head(count + 1 if count is not None else None, line_hash(encoded))
+            return event
+        except OSError as exc:
+            raise StoreError(f"cannot append to the audit log {self.path}: {exc.strerror}") from exc
+        finally:
+            os.close(fd)
+
+    # The head file records how many lines the log has and the hash of the last one; counting
+    # lines on every append would cost O(log size), so the count is carried forward from it.
+    def _read_head(self) -> tuple[int, str] | None:
+        if self.head_path is None:
+            return None
+        try:
+            count, digest = self.head_path.read_text().split()
+            return int(count), digest
+        except (OSError, ValueError):
+            return None
+
+    def _write_head(self, count: int | None, digest: str) -> None:
+        if self.head_path is None or count is None:
+            return
+        try:
+            self.head_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.head_path.with_suffix(".tmp")
+            tmp.write_text(f"{count} {digest}\n")
+            os.replace(tmp, self.head_path)
+        except OSError:
+            pass  # the head is an extra check, never a reason to fail an append
+
+    def _last_line(self, fd: int, end: int) -> tuple[bytes | None, int | None]:
+        """The last complete line and the line count known from the head (None if unknown)."""
+        if end == 0:
+            return None, 0
+        pos = end
+        buffer = b""
+        while pos > 0:
+            step = min(_TAIL_CHUNK, pos)
+            pos -= step
+            buffer = os.pread(fd, step, pos) + buffer
+            stripped = buffer.rstrip(b"\n")
+            cut = stripped.rfind(b"\n")
+            if cut >= 0 or pos == 0:
+                last = stripped[cut + 1 :]
+                head = self._read_head()
+                if head is not None and head[1] == line_hash(last):
+                    return last, head[0]
+                return last, self._count_lines(fd, end) if self.head_path else None
+        return None, 0
+
+    @staticmethod
+    def _count_lines(fd: int, end: int) -> int:
+        count, pos = 0, 0
+        while pos < end:
+            chunk = os.pread(fd, 1 << 20, pos)
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            pos += len(chunk)
+        if os.pread(fd, 1, end - 1) != b"\n":
+            count += 1
+        return count
+
+    @staticmethod
+    def _ends_with_newline(fd: int, end: int) -> bool:
+        return os.pread(fd, 1, end - 1) == b"\n"
+
+    def events(self, start_offset: int = 0) -> Iterator[AuditEvent]:
+        """Events from ``start_offset`` on; lines that do not parse are skipped."""
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return
+        with handle:
+            handle.seek(start_offset)
+            offset = start_offset
+            number = 0
+            for raw in handle:
+                number += 1
+                try:
+                    yield AuditEvent.from_line(raw, number, offset)
+                except ValueError:
+                    pass
+                offset += len(raw)
+
+    def verify(self) -> VerifyResult:
+        """Recompute the chain; name the first line that is not what the chain says."""
+        previous: bytes | None = None
+        number = 0
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            return VerifyResult(ok=True, lines=0)
+        with handle:
+            for raw in handle:
+                number += 1
+                line = raw.rstrip(b"\n")
+                try:
+                    data = json.loads(line)
+                except ValueError:
+                    data = None
+                if not isinstance(data, dict) or "previous_hash" not in data:
+                    return VerifyResult(False, number, number, "not a valid audit event")
+                claimed = data["previous_hash"]
+                expected = line_hash(previous) if previous is not None else None
+                if claimed != expected:
+                    what = "the first line must have previous_hash null" if previous is None else (
+                        f"previous_hash does not match line {number - 1}"
+                        " (a line was edited, deleted or reordered)"
+                    )
+                    return VerifyResult(False, number, number, what)
+                previous = line
+        head = self._read_head()
+        if head is not None and previous is not None:
+            count, digest = head
+            if count != number or digest != line_hash(previous):
+                return VerifyResult(
+                    False,
+                    number,
+                    number,
+                    f"the log ends at line {number} but was last written with {count} lines"
+                    " (the last line was edited or lines were removed from the end)",
+                )
+        return VerifyResult(ok=True, lines=number)
