@@ -219,14 +219,14 @@ class AuditLog:
         with handle:
             handle.seek(start_offset)
             offset = start_offset
-            number = 0
-            for raw in handle:
-                number += 1
+            for number, raw in enumerate(handle, start=1):
                 try:
-                    yield AuditEvent.from_line(raw, number, offset)
+                    event = AuditEvent.from_line(raw, number, offset)
                 except ValueError:
-                    pass
+                    event = None  # a torn or foreign line; `verify` reports it
                 offset += len(raw)
+                if event is not None:
+                    yield event
 
     def verify(self) -> VerifyResult:
         """Recompute the chain; name the first line that is not what the chain says."""
@@ -249,9 +249,13 @@ class AuditLog:
                 claimed = data["previous_hash"]
                 expected = line_hash(previous) if previous is not None else None
                 if claimed != expected:
-                    what = "the first line must have previous_hash null" if previous is None else (
-                        f"previous_hash does not match line {number - 1}"
-                        " (a line was edited, deleted or reordered)"
+                    what = (
+                        "the first line must have previous_hash null"
+                        if previous is None
+                        else (
+                            f"previous_hash does not match line {number - 1}"
+                            " (a line was edited, deleted or reordered)"
+                        )
                     )
                     return VerifyResult(False, number, number, what)
                 previous = line

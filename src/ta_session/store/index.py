@@ -123,9 +123,7 @@ class SessionIndex:
             self._db.close()
             self._db = None
 
-    def refresh(
-        self, folder: Path, parse: Parser
-    ) -> tuple[list[SessionSummary], list[BadFile]]:
+    def refresh(self, folder: Path, parse: Parser) -> tuple[list[SessionSummary], list[BadFile]]:
         """Bring the index in line with ``folder`` and return every summary and bad file."""
         on_disk: dict[str, tuple[int, int, int]] = {}
         try:
@@ -180,7 +178,9 @@ class SessionIndex:
         )  # fmt: skip
 
     @staticmethod
-    def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary], list[BadFile]]:
+    def _read_all(
+        db: sqlite3.Connection, folder: Path
+    ) -> tuple[list[SessionSummary], list[BadFile]]:
         summaries: list[SessionSummary] = []
         bad: list[BadFile] = []
         rows = db.execute(
@@ -194,10 +194,16 @@ class SessionIndex:
                 continue
             summaries.append(
                 SessionSummary(
-                    UUID(sid), UUID(gid), channel, agent, InteractiveSessionState(state),
-                    Timestamp(created), Timestamp(updated), count,
+                    UUID(sid),
+                    UUID(gid),
+                    channel,
+                    agent,
+                    InteractiveSessionState(state),
+                    Timestamp(created),
+                    Timestamp(updated),
+                    count,
                     tuple(UUID(d) for d in json.loads(drafts)),
-                )  # fmt: skip
+                )
             )
         bad.sort(key=lambda b: b.path.name)
         return summaries, bad

@@ -10,7 +10,9 @@ TA_DIR = ".ta"
 PROJECT_ENV = "TA_PROJECT_ROOT"
 
 
-def find_project_root(start: Path | None = None, override: str | os.PathLike[str] | None = None) -> Path:
+def find_project_root(
+    start: Path | None = None, override: str | os.PathLike[str] | None = None
+) -> Path:
     """``--project`` wins, then ``TA_PROJECT_ROOT``, then the nearest ancestor holding ``.ta/``,
     else the current directory (SPEC §0)."""
     chosen = override if override is not None else os.environ.get(PROJECT_ENV) or None
@@ -65,7 +67,7 @@ class ProjectLayout:
 
     @property
     def state_dir(self) -> Path:
-        """Our own bookkeeping (locks, index, pending-append markers); never read by the reference."""
+        """Our bookkeeping (locks, index, pending-append markers); the reference never reads it."""
         return self.ta_dir / "state"
 
     def exists(self) -> bool:

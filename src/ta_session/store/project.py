@@ -3,13 +3,17 @@ that change session records when no session host owns them."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from ta_session.model import InteractiveSession, InteractiveSessionState, SessionChannelError
 from ta_session.store.audit import AuditLog
+from ta_session.store.errors import StoreError
 from ta_session.store.goals import GoalStore
+from ta_session.store.hosts import HostRegistry, HostStatus
 from ta_session.store.layout import ProjectLayout
 from ta_session.store.sessions import InteractiveSessionStore
 
@@ -48,10 +52,32 @@ class Project:
             self.layout.sessions_dir, audit=self.audit, state_dir=state
         )
         self.goals = GoalStore(self.layout.goals_dir, state / "locks")
+        self.hosts = HostRegistry(self.layout.run_dir)
 
     @property
     def root(self) -> Path:
         return self.layout.root
+
+    def host_status(self, session_id: UUID, alive: bool) -> HostStatus:
+        return self.hosts.status(session_id, alive)
+
+    def goal_title(self, goal_id: UUID) -> str | None:
+        try:
+            return self.goals.load(goal_id).title
+        except StoreError:
+            return None
+
+    def draft_brief(self, draft_id: UUID) -> dict[str, Any]:
+        """``{"draft_id", "status"}``; status ``missing`` when the draft file is not there."""
+        status = "missing"
+        try:
+            data = json.loads((self.layout.drafts_dir / f"{draft_id}.json").read_bytes())
+            status = str(data.get("status", "unknown")) if isinstance(data, dict) else "unreadable"
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError):
+            status = "unreadable"
+        return {"draft_id": str(draft_id), "status": status}
 
     def log_message(
         self, session_id: UUID, sender: str, content: str, *, channel_id: str | None = None
@@ -89,9 +115,7 @@ class Project:
                     details={"from": old.value, "to": new.value},
                 )
             if note:
-                self.sessions.append_message(
-                    session_id, "ta-system", note, channel_id=channel_id
-                )
+                self.sessions.append_message(session_id, "ta-system", note, channel_id=channel_id)
                 self.sessions.flush()
                 session = self.sessions.load(session_id)
         return StateChange(session, before.state, tuple(hops))

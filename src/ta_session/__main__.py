@@ -1,0 +1,3 @@
+from ta_session.cli.main import main
+
+raise SystemExit(main())

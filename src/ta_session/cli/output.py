@@ -1,0 +1,93 @@
+"""Printing for the CLI: one-line errors, aligned tables, JSON, optional colour."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+
+class CommandError(Exception):
+    """An error for the user: printed as one line, exit code ``code``."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+class UsageError(CommandError):
+    def __init__(self, message: str):
+        super().__init__(message, code=2)
+
+
+def error_line(message: str) -> None:
+    text = " ".join(message.split("\n")).strip()
+    sys.stderr.write(f"ta: error: {text}\n")
+    sys.stderr.flush()
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"ta: warning: {message}\n")
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line for an exception that reached the top: ours are already sentences."""
+    from ta_session.model import RecordFormatError, SessionChannelError
+    from ta_session.store import StoreError
+
+    if isinstance(exc, StoreError | SessionChannelError | RecordFormatError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def use_colour(stream: Any = None) -> bool:
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def style(text: str, code: str, enabled: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if enabled else text
+
+
+def display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` columns with an ellipsis."""
+    flat = " ".join(text.split())
+    if display_width(flat) <= limit:
+        return flat
+    out, width = [], 0
+    for ch in flat:
+        w = display_width(ch)
+        if width + w > limit - 1:
+            break
+        out.append(ch)
+        width += w
+    return "".join(out) + "…"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to line up (by display width, so wide characters do not shift them)."""
+    widths = [display_width(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], display_width(cell))
+    lines = []
+    for row in (headers, *rows):
+        cells = [cell + " " * (widths[i] - display_width(cell)) for i, cell in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""Where a session host says it is alive: ``.ta/run/<session_id>.json`` (pid, socket, start).
+
+A listing tells ``live`` from ``lost`` by checking that the recorded pid still runs *and* is the
+same process (its start time in ``/proc`` matches), so a recycled pid never looks live.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from ta_session.store.atomic import atomic_write
+
+
+@dataclass(frozen=True, slots=True)
+class HostStatus:
+    status: str  # "live" | "lost" | "none"
+    pid: int | None = None
+    socket: str | None = None
+    activity: str | None = None  # "running" | "idle" | "waiting" while live
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "pid": self.pid, "socket": self.socket}
+
+
+def process_start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot, or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def pid_is_running(pid: int, start_time: int | None) -> bool:
+    if pid <= 0:
+        return False
+    current = process_start_time(pid)
+    if current is None:
+        return False
+    return start_time is None or current == start_time
+
+
+class HostRegistry:
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+
+    def record_path(self, session_id: UUID) -> Path:
+        return self.run_dir / f"{session_id}.json"
+
+    def socket_path(self, session_id: UUID) -> Path:
+        return self.run_dir / f"{session_id}.sock"
+
+    def register(self, session_id: UUID, pid: int, **info: Any) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        record = {
+            "pid": pid,
+            "start_time": process_start_time(pid),
+            "socket": str(self.socket_path(session_id)),
+            **info,
+        }
+        atomic_write(self.record_path(session_id), json.dumps(record).encode(), mode=0o600)
+
+    def update(self, session_id: UUID, **info: Any) -> None:
+        record = self.read(session_id) or {}
+        record.update(info)
+        atomic_write(self.record_path(session_id), json.dumps(record).encode(), mode=0o600)
+
+    def unregister(self, session_id: UUID) -> None:
+        self.record_path(session_id).unlink(missing_ok=True)
+        self.socket_path(session_id).unlink(missing_ok=True)
+
+    def read(self, session_id: UUID) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.record_path(session_id).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def status(self, session_id: UUID, alive: bool) -> HostStatus:
+        """``live`` if a host runs, else ``lost`` (alive session) or ``none`` (finished one)."""
+        record = self.read(session_id)
+        if record is not None:
+            pid = record.get("pid")
+            if isinstance(pid, int) and pid_is_running(pid, record.get("start_time")):
+                return HostStatus("live", pid, record.get("socket"), record.get("activity"))
+        return HostStatus("lost" if alive else "none")
