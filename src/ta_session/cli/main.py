@@ -24,6 +24,8 @@ _HANDLERS = {
     ("goal", "show"): "goal_cmds:cmd_show",
     ("audit", "log"): "audit_cmds:cmd_log",
     ("audit", "verify"): "audit_cmds:cmd_verify",
+    ("agents", "list"): "agents_cmds:cmd_list",
+    ("agents", "show"): "agents_cmds:cmd_show",
 }
 
 
@@ -82,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="only the last N events")
     p.add_argument("--json", action="store_true", help="print JSON lines")
     a.add_parser("verify", help="check the hash chain", parents=[common])
+
+    agents = groups.add_parser("agents", help="agent configurations", parents=[common])
+    ag = agents.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
+    ag.required = True
+    p = ag.add_parser("list", help="list available agents", parents=[common])
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = ag.add_parser("show", help="show one agent's configuration", parents=[common])
+    p.add_argument("name", metavar="NAME", help="agent name")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
