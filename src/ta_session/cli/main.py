@@ -20,6 +20,14 @@ _HANDLERS = {
     ("session", "show"): "session_cmds:cmd_show",
     ("session", "close"): "session_cmds:cmd_close",
     ("session", "abort"): "session_cmds:cmd_abort",
+    ("session", "attach"): "session_cmds:cmd_attach",
+    ("session", "send"): "session_cmds:cmd_send",
+    ("session", "pause"): "session_cmds:cmd_pause",
+    ("session", "resume"): "session_cmds:cmd_resume",
+    ("session", "status"): "session_cmds:cmd_status",
+    ("session", "logs"): "session_cmds:cmd_logs",
+    ("session", "replay"): "session_cmds:cmd_replay",
+    ("run", None): "run_cmd:cmd_run",
     ("goal", "list"): "goal_cmds:cmd_list",
     ("goal", "show"): "goal_cmds:cmd_show",
     ("audit", "log"): "audit_cmds:cmd_log",
@@ -66,6 +74,39 @@ def build_parser() -> argparse.ArgumentParser:
     p = s.add_parser("abort", help="end a session as aborted", parents=[common])
     p.add_argument("session", metavar="ID", help="session id or unique prefix")
     p.add_argument("--reason", metavar="R", default=None, help="why (logged)")
+    p = s.add_parser("attach", help="attach this terminal to a live session", parents=[common])
+    p.add_argument("session", metavar="ID", help="session id or unique prefix")
+    p.add_argument("--detach-key", metavar="KEY", help="detach key (default ctrl-\\)")
+    p = s.add_parser("send", help="send guidance to the agent", parents=[common])
+    p.add_argument("session", metavar="ID", help="session id or unique prefix")
+    p.add_argument("text", metavar="TEXT", help="the guidance")
+    for name, text in (("pause", "stop the agent (SIGSTOP)"),
+                       ("resume", "continue a paused agent, or relaunch a lost host"),
+                       ("status", "live status of a session")):  # fmt: skip
+        p = s.add_parser(name, help=text, parents=[common])
+        p.add_argument("session", metavar="ID", help="session id or unique prefix")
+        if name == "status":
+            p.add_argument("--json", action="store_true", help="print JSON")
+    p = s.add_parser("logs", help="print the agent's output as text", parents=[common])
+    p.add_argument("session", metavar="ID", help="session id or unique prefix")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing new output")
+    p.add_argument("--raw", action="store_true", help="keep terminal escape sequences")
+    p = s.add_parser("replay", help="play the recording back", parents=[common])
+    p.add_argument("session", metavar="ID", help="session id or unique prefix")
+    p.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1)")
+    p.add_argument("--idle-limit", type=float, default=None, metavar="S",
+                   help="cap pauses at S seconds")  # fmt: skip
+
+    run = groups.add_parser("run", help="start an agent on a goal in a new session",
+                            parents=[common])  # fmt: skip
+    run.add_argument("title", metavar="TITLE", help="what the agent should do")
+    run.add_argument("command", nargs="*", metavar="-- COMMAND", help="an ad-hoc agent command")
+    run.add_argument("--objective", metavar="TEXT", help="more detail for the agent")
+    run.add_argument("--agent", metavar="NAME", help="agent config (default claude-code)")
+    run.add_argument("--detach", action="store_true", help="do not attach; print the session id")
+    run.add_argument("--json", action="store_true", help="with --detach: print JSON")
+    run.add_argument("--no-staging", action="store_true", help="work in place (git only)")
+    run.add_argument("--detach-key", metavar="KEY", help="detach key (default ctrl-\\)")
 
     goal = groups.add_parser("goal", help="goals", parents=[common])
     g = goal.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
@@ -96,12 +137,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, args_list: list[str]) -> argparse.Namespace:
+    """Parse; for ``ta run``, everything after ``--`` is the agent command, taken verbatim."""
+    if "--" in args_list:
+        cut = args_list.index("--")
+        head, agent_command = args_list[:cut], args_list[cut + 1 :]
+        if "run" in head:
+            args = parser.parse_args(head)
+            if args.group == "run":
+                if args.command:
+                    raise UsageError("put the agent command after '--' only")
+                if not agent_command:
+                    raise UsageError("nothing after '--': give the agent command to run")
+                args.command = agent_command
+                return args
+    return parser.parse_args(args_list)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
-        args = build_parser().parse_args(args_list)
-        module_name, func_name = _HANDLERS[(args.group, args.command)].split(":")
+        args = _parse(build_parser(), args_list)
+        command = getattr(args, "command", None) if args.group != "run" else None
+        module_name, func_name = _HANDLERS[(args.group, command)].split(":")
         module = importlib.import_module(f"ta_session.cli.{module_name}")
         return int(getattr(module, func_name)(args) or 0)
     except UsageError as exc:

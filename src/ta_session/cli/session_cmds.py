@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from ta_session.cli.context import cli_channel_id, open_project, report_bad_files, resolve_session
+from ta_session.cli.live import ask_host
 from ta_session.cli.output import CommandError, print_json, style, table, use_colour
 from ta_session.model import (
+    Abort,
+    Close,
+    HumanInput,
     InteractiveSession,
     InteractiveSessionState,
+    Message,
+    Pause,
+    Resume,
     SessionChannelError,
     Timestamp,
     format_elapsed,
@@ -134,7 +145,13 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _finish(args: argparse.Namespace, target: InteractiveSessionState, verb: str, note: str) -> int:
+def _finish(
+    args: argparse.Namespace,
+    target: InteractiveSessionState,
+    verb: str,
+    note: str,
+    request: HumanInput,
+) -> int:
     project = open_project(args)
     sid = resolve_session(project, args.session)
     session = project.sessions.load(sid)
@@ -147,6 +164,11 @@ def _finish(args: argparse.Namespace, target: InteractiveSessionState, verb: str
             f"Session {short} is already {session.state.value} — it cannot be {verb} "
             f"(invalid session transition from {session.state.value} to {target.value})."
         )
+    if ask_host(project, sid, request) is not None:
+        final = _wait_until_finished(project, sid)
+        print(f"Session {short} {verb} ({session.state.value} → {final}).")
+        return 0
+    # No live host: the record is ours to change (the session is lost or was never hosted).
     try:
         change = project.change_state(sid, target, channel_id=cli_channel_id(), note=note)
     except SessionChannelError as exc:
@@ -155,11 +177,187 @@ def _finish(args: argparse.Namespace, target: InteractiveSessionState, verb: str
     return 0
 
 
+def _wait_until_finished(project: Project, sid: UUID, timeout: float = 15.0) -> str:
+    """Wait for the host to end the agent and record the final state."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if project.host_status(sid, True).status != "live":
+            break
+        time.sleep(0.05)
+    return project.sessions.load(sid).state.value
+
+
 def cmd_close(args: argparse.Namespace) -> int:
     note = "Session closed" + (" without a draft" if args.no_draft else "")
-    return _finish(args, InteractiveSessionState.COMPLETED, "closed", note)
+    request = Close(build_draft=not args.no_draft)
+    return _finish(args, InteractiveSessionState.COMPLETED, "closed", note, request)
 
 
 def cmd_abort(args: argparse.Namespace) -> int:
     note = "Session aborted" + (f": {args.reason}" if args.reason else "")
-    return _finish(args, InteractiveSessionState.ABORTED, "aborted", note)
+    return _finish(args, InteractiveSessionState.ABORTED, "aborted", note, Abort(args.reason))
+
+
+def _alive_session(args: argparse.Namespace) -> tuple[Project, UUID, InteractiveSession]:
+    project = open_project(args)
+    sid = resolve_session(project, args.session)
+    session = project.sessions.load(sid)
+    if not session.is_alive():
+        raise CommandError(f"Session {str(sid)[:8]} is {session.state.value}; it has ended.")
+    return project, sid, session
+
+
+def _no_host(sid: UUID) -> CommandError:
+    short = str(sid)[:8]
+    return CommandError(
+        f"Session {short} has no live host (it is lost); 'ta session resume {short}' relaunches it"
+    )
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    project, sid, _ = _alive_session(args)
+    if not args.text:
+        raise CommandError("nothing to send: give the guidance text", code=2)
+    if ask_host(project, sid, Message(args.text)) is None:
+        raise _no_host(sid)
+    print(f"Sent to session {str(sid)[:8]}.")
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    project, sid, _ = _alive_session(args)
+    if ask_host(project, sid, Pause()) is None:
+        raise _no_host(sid)
+    print(f"Session {str(sid)[:8]} paused.")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    project, sid, session = _alive_session(args)
+    short = str(sid)[:8]
+    if project.host_status(sid, True).status == "live":
+        ask_host(project, sid, Resume())
+        print(f"Session {short} resumed.")
+        return 0
+    # The host is gone: relaunch one in the same workspace; the log continues.
+    from ta_session.host.launch import HostStartError, start_host
+
+    channel = cli_channel_id()
+    project.audit.append(
+        "host_lost", session_id=sid, goal_id=session.goal_id, channel_id=channel, details={}
+    )
+    if session.state is InteractiveSessionState.PAUSED:
+        project.change_state(sid, InteractiveSessionState.ACTIVE, channel_id=channel)
+    project.log_message(sid, "ta-system", "Session host lost; relaunching", channel_id=channel)
+    project.sessions.flush()
+    try:
+        start_host(project, str(sid), resume=True)
+    except HostStartError as exc:
+        raise CommandError(f"Session {short} could not be resumed: {exc}") from None
+    project.audit.append(
+        "host_recovered", session_id=sid, goal_id=session.goal_id, channel_id=channel, details={}
+    )
+    print(f"Session {short} resumed with a new host. Attach with 'ta session attach {short}'.")
+    return 0
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    from ta_session.cli.live import attach_terminal
+
+    project, sid, _ = _alive_session(args)
+    return attach_terminal(project, sid, args.detach_key)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    project = open_project(args)
+    sid = resolve_session(project, args.session)
+    session = project.sessions.load(sid)
+    host = project.host_status(sid, session.is_alive())
+    info: dict[str, Any] = {
+        "session_id": str(sid),
+        "state": session.state.value,
+        "host": host.to_dict(),
+        "activity": host.activity if host.status == "live" else None,
+        "channels": [],
+        "messages": len(session.messages),
+        "elapsed": format_elapsed(elapsed_seconds(session, Timestamp.now())),
+    }
+    if host.status == "live":
+        reply = ask_host(project, sid, {"type": "status"})
+        if reply is not None:
+            info["activity"] = reply.get("activity")
+            info["channels"] = reply.get("clients", [])
+    if args.json:
+        print_json(info)
+        return 0
+    channels = ", ".join(c["channel_id"] for c in info["channels"]) or "none"
+    print(f"Session:   {sid}")
+    print(f"State:     {info['state']}")
+    print(f"Host:      {host.status}" + (f" (pid {host.pid})" if host.pid else ""))
+    print(f"Activity:  {info['activity'] or '-'}")
+    print(f"Channels:  {channels}")
+    print(f"Messages:  {info['messages']}")
+    print(f"Elapsed:   {info['elapsed']}")
+    return 0
+
+
+def _recording(project: Project, sid: UUID) -> Path:
+    path = project.layout.recordings_dir / f"{sid}.cast"
+    if not path.is_file():
+        raise CommandError(f"Session {str(sid)[:8]} has no recording ({path} does not exist).")
+    return path
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    from ta_session.host.recording import parse_event
+    from ta_session.host.text import strip_ansi
+
+    project = open_project(args)
+    sid = resolve_session(project, args.session)
+    path = _recording(project, sid)
+    out = sys.stdout
+    with path.open("rb") as handle:
+        handle.readline()
+        while True:
+            line = handle.readline()
+            if line.endswith(b"\n"):
+                event = parse_event(line)
+                if event is not None and event.code == "o":
+                    out.write(event.data if args.raw else strip_ansi(event.data))
+                continue
+            # End of the file (or a half-written last line): stop, or wait with --follow.
+            if not args.follow or project.host_status(sid, True).status != "live":
+                if line:
+                    event = parse_event(line)
+                    if event is not None and event.code == "o":
+                        out.write(event.data if args.raw else strip_ansi(event.data))
+                break
+            out.flush()
+            handle.seek(-len(line), os.SEEK_CUR)
+            time.sleep(0.1)
+    out.flush()
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from ta_session.host.recording import read_events
+
+    if args.speed <= 0:
+        raise CommandError("--speed must be greater than 0", code=2)
+    project = open_project(args)
+    sid = resolve_session(project, args.session)
+    path = _recording(project, sid)
+    previous = 0.0
+    for event in read_events(path):
+        if event.code != "o":
+            continue
+        delay = max(0.0, event.time - previous)
+        if args.idle_limit is not None:
+            delay = min(delay, args.idle_limit)
+        previous = event.time
+        if delay > 0:
+            sys.stdout.flush()
+            time.sleep(delay / args.speed)
+        sys.stdout.write(event.data)
+    sys.stdout.flush()
+    return 0

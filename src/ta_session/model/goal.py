@@ -41,6 +41,7 @@ class Goal:
     created_at: Timestamp
     updated_at: Timestamp
     baseline: dict[str, Any] = field(default_factory=dict)
+    agent_command: list[str] = field(default_factory=list)  # for ad-hoc `ta run -- COMMAND`
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -81,6 +82,7 @@ class Goal:
             "workspace_path": self.workspace_path,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
+            "agent_command": self.agent_command,
             "baseline": self.baseline,
         }
         out.update(self.extra)
@@ -114,6 +116,7 @@ class Goal:
             "created_at",
             "updated_at",
             "baseline",
+            "agent_command",
         }
         return cls(
             goal_id=goal_id,
@@ -126,6 +129,7 @@ class Goal:
             created_at=created_at,
             updated_at=updated_at,
             baseline=data.get("baseline") or {},
+            agent_command=[str(a) for a in data.get("agent_command") or []],
             extra={k: v for k, v in data.items() if k not in known},
         )
 

@@ -42,6 +42,14 @@ class _Tagged:
     _variants: ClassVar[dict[str, type]]
     _uuid_fields: ClassVar[tuple[str, ...]] = ()
 
+    def __post_init__(self) -> None:
+        # Callers may pass an id as the user typed it (upper case, braced, ...); the wire form
+        # must still be the canonical lowercase UUID, and equality must not depend on the form.
+        for name in self._uuid_fields:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, UUID):
+                object.__setattr__(self, name, parse_uuid(value))  # the variants are frozen
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {self.TAG_KEY: self.tag}
         for f in fields(self):  # type: ignore[arg-type]
@@ -122,6 +130,11 @@ class SessionEvent(_Tagged):
 class AgentOutput(SessionEvent, tag="agent_output"):
     stream: OutputStream
     content: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.stream, OutputStream):  # "std_out" given as a plain string
+            object.__setattr__(self, "stream", OutputStream(self.stream))
 
     @classmethod
     def _coerce(cls, stream: Any, content: Any) -> AgentOutput:
@@ -233,8 +246,18 @@ class Reject(HumanInput, tag="reject"):
 
 @dataclass(frozen=True)
 class Abort(HumanInput, tag="abort"):
+    # Extension: an optional reason. Omitted from the JSON when absent, so a plain abort keeps
+    # the reference's exact shape {"input_type":"abort"}.
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if self.reason is None:
+            del out["reason"]
+        return out
+
     def __str__(self) -> str:
-        return "Abort session"
+        return "Abort session" if self.reason is None else f"Abort session: {self.reason}"
 
 
 # Extensions (documented in docs/protocol.md).

@@ -18,7 +18,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RFC3339 = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})"
     r"(?:\.(?P<fraction>\d{1,9}))?"
-    r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})\Z"
+    r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})\Z",
+    re.ASCII,  # RFC 3339 digits are ASCII; without this, \d also matches e.g. Arabic-Indic digits
 )
 
 
@@ -58,7 +59,9 @@ class Timestamp:
     def isoformat(self) -> str:
         """UTC with ``Z`` and the fewest of 0, 3, 6 or 9 fraction digits that is exact."""
         seconds, nanos = divmod(self.ns, _NS_PER_SECOND)
-        base = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+        moment = _EPOCH + timedelta(seconds=seconds)
+        # Not strftime: its %Y does not zero-pad years before 1000 on glibc, which RFC 3339 needs.
+        base = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}"
         if nanos == 0:
             return f"{base}Z"
         if nanos % 1_000_000 == 0:

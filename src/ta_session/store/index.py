@@ -170,6 +170,11 @@ class SessionIndex:
             s = parse(path)
         except Exception as exc:  # any unreadable file is recorded, never fatal
             return (path.name, *ident, *([None] * 9), str(exc))
+        if path.name != f"{s.session_id}.json":
+            # A copy or a renamed file: it cannot be opened by its id, and listing it would show
+            # its session twice, so it is reported instead of silently dropped or duplicated.
+            problem = f"{path}: holds session {s.session_id}, but is not named {s.session_id}.json"
+            return (path.name, *ident, *([None] * 9), problem)
         drafts = json.dumps([str(d) for d in s.draft_ids])
         return (
             path.name, *ident,

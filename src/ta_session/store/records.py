@@ -40,7 +40,10 @@ def resolve_prefix(prefix: str, names: list[str], kind: str) -> UUID:
     if not matches:
         raise NotFoundError(f"No {kind} matches {prefix!r}.")
     if len(matches) > 1:
-        shown = ", ".join(m[:8] for m in matches[:10]) + (" …" if len(matches) > 10 else "")
+        # Eight characters, or more when the candidates share a longer prefix: each must be
+        # shown so that it can be told apart (and typed) from the others.
+        width = max(8, len(os.path.commonprefix(matches)) + 1)
+        shown = ", ".join(m[:width] for m in matches[:10]) + (" …" if len(matches) > 10 else "")
         raise AmbiguousIdError(
             f"{prefix!r} matches {len(matches)} {kind}s ({shown}); give more characters."
         )

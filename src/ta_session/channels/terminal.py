@@ -1,0 +1,192 @@
+"""Attaching a terminal to a live session (SPEC §4.2): raw mode, like tmux or dtach.
+
+Keystrokes go to the agent as they are typed; the agent's output is written to the terminal
+as it arrives. The detach key (default Ctrl-\\) leaves the session running. The terminal's
+modes are restored on every way out: detach, the agent's exit, an error, or a signal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import struct
+import sys
+import termios
+import tty
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from ta_session.channels.client import HostClient, HostUnavailable
+from ta_session.host.wire import FrameKind
+from ta_session.model import RecordFormatError, SessionEvent
+
+DEFAULT_DETACH_KEY = b"\x1c"  # Ctrl-\
+
+
+@dataclass(frozen=True, slots=True)
+class AttachResult:
+    reason: str  # "detached" | "ended" | "lost" | "signal"
+    state: str | None = None
+    exit_code: int | None = None
+    message: str = ""
+
+
+def terminal_size(fd: int = 1) -> tuple[int, int]:
+    """(columns, rows) of the terminal on ``fd``, or 80×24."""
+    try:
+        import fcntl
+
+        rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+        if cols and rows:
+            return cols, rows
+    except OSError:
+        pass
+    return 80, 24
+
+
+def parse_detach_key(text: str | None) -> bytes:
+    """``^\\``, ``ctrl-]``, ``C-a`` or a single character; default Ctrl-\\."""
+    if not text:
+        return DEFAULT_DETACH_KEY
+    spec = text.strip()
+    lowered = spec.lower()
+    for prefix in ("ctrl-", "ctrl+", "c-", "^"):
+        if lowered.startswith(prefix) and len(spec) == len(prefix) + 1:
+            char = spec[-1].upper()
+            if "@" <= char <= "_":
+                return bytes([ord(char) - 0x40])
+    if len(spec) == 1:
+        return spec.encode()
+    raise ValueError(f"unknown detach key {text!r} (use e.g. 'ctrl-\\' or 'ctrl-]')")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            select.select([], [fd], [], 1.0)
+            continue
+        view = view[written:]
+
+
+class _Signals:
+    """Turns SIGWINCH/SIGTERM/SIGHUP into bytes on a pipe the attach loop watches."""
+
+    WATCHED = (signal.SIGWINCH, signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.write_fd, False)
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        for sig in self.WATCHED:
+            self._previous[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self.write_fd, bytes([signum]))
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        os.close(self.read_fd)
+        os.close(self.write_fd)
+
+
+def attach(
+    client: HostClient,
+    *,
+    detach_key: bytes = DEFAULT_DETACH_KEY,
+    stdin_fd: int = 0,
+    stdout_fd: int = 1,
+) -> AttachResult:
+    """Run the attach loop until detach, the session's end, or a signal."""
+    saved = termios.tcgetattr(stdin_fd)
+    try:
+        with _Signals() as signals:
+            tty.setraw(stdin_fd, termios.TCSANOW)
+            return _loop(client, signals, detach_key, stdin_fd, stdout_fd)
+    finally:
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
+
+
+def _loop(
+    client: HostClient, signals: _Signals, detach_key: bytes, stdin_fd: int, stdout_fd: int
+) -> AttachResult:
+    watch = [stdin_fd, client.fileno(), signals.read_fd]
+    while True:
+        try:
+            ready, _, _ = select.select(watch, [], [])
+        except InterruptedError:
+            continue
+        if signals.read_fd in ready:
+            for signum in os.read(signals.read_fd, 64):
+                if signum == signal.SIGWINCH:
+                    with contextlib.suppress(OSError):
+                        client.send_resize(*terminal_size(stdout_fd))
+                else:
+                    return AttachResult("signal", message=f"received {signal.Signals(signum).name}")
+        if stdin_fd in ready:
+            data = os.read(stdin_fd, 4096)
+            if not data:
+                return AttachResult("detached", message="end of input")
+            cut = data.find(detach_key)
+            if cut >= 0:
+                if cut:
+                    client.send_input(data[:cut])
+                return AttachResult("detached")
+            try:
+                client.send_input(data)
+            except OSError:
+                return AttachResult("lost", message="the session host went away")
+        if client.fileno() in ready:
+            try:
+                frames = client.read_frames(0)
+            except HostUnavailable:
+                return AttachResult("lost", message="the session host went away")
+            for frame in frames:
+                if frame.kind is FrameKind.OUTPUT:
+                    _write_all(stdout_fd, frame.payload)
+                elif frame.kind is FrameKind.CONTROL:
+                    result = _on_control(frame.json(), stdout_fd)
+                    if result is not None:
+                        return result
+
+
+def _on_control(message: dict[str, Any], stdout_fd: int) -> AttachResult | None:
+    kind = message.get("type")
+    if kind == "bye":
+        return AttachResult(
+            "ended",
+            state=message.get("state"),
+            exit_code=message.get("exit_code"),
+            message=str(message.get("reason", "")),
+        )
+    if kind == "error":
+        return AttachResult("lost", message=str(message.get("message")))
+    if "event_type" in message and message["event_type"] != "agent_output":
+        try:
+            event = SessionEvent.from_dict(message)
+        except RecordFormatError:
+            return None
+        _status_line(str(event), stdout_fd)
+    return None
+
+
+def _status_line(text: str, stdout_fd: int) -> None:
+    """Show a notice on the bottom line without moving the agent's cursor."""
+    cols, rows = terminal_size(stdout_fd)
+    shown = " ".join(text.split())[: max(10, cols - 8)]
+    _write_all(stdout_fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b[7m ta: {shown} \x1b[0m\x1b8".encode())
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()

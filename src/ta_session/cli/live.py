@@ -1,0 +1,71 @@
+"""Reaching a session's live host from the CLI, and attaching the current terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+from uuid import UUID
+
+from ta_session.channels.client import HostClient, HostRequestError, HostUnavailable
+from ta_session.cli.context import cli_channel_id
+from ta_session.cli.output import CommandError
+from ta_session.model import HumanInput
+from ta_session.store import Project
+
+
+def live_client(project: Project, sid: UUID, **kwargs: object) -> HostClient | None:
+    """A connection to the session's host, or None when no host is running."""
+    status = project.host_status(sid, True)
+    if status.status != "live" or not status.socket:
+        return None
+    try:
+        return HostClient.connect(status.socket, channel_id=cli_channel_id(), **kwargs)  # type: ignore[arg-type]
+    except HostUnavailable:
+        return None
+
+
+def ask_host(project: Project, sid: UUID, message: HumanInput | dict[str, object]) -> dict | None:
+    """Send a request to the live host; None when there is none. Refusals become errors."""
+    client = live_client(project, sid)
+    if client is None:
+        return None
+    with client:
+        try:
+            return client.request(message)
+        except HostRequestError as exc:
+            raise CommandError(f"Session {str(sid)[:8]}: {exc}") from None
+        except HostUnavailable as exc:
+            raise CommandError(f"Session {str(sid)[:8]}: {exc}") from None
+
+
+def attach_terminal(project: Project, sid: UUID, detach_key: str | None) -> int:
+    """Attach this terminal; print how it ended; return the exit code."""
+    from ta_session.channels.terminal import attach, parse_detach_key, terminal_size
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CommandError("attaching needs a terminal (stdin and stdout must be a tty)")
+    try:
+        key = parse_detach_key(detach_key or os.environ.get("TA_DETACH_KEY"))
+    except ValueError as exc:
+        raise CommandError(str(exc), code=2) from None
+    short = str(sid)[:8]
+    client = live_client(project, sid, role="attach", size=terminal_size(1))
+    if client is None:
+        raise CommandError(
+            f"Session {short} has no live host (it is lost); "
+            f"run 'ta session resume {short}' to relaunch it"
+        )
+    key_name = "Ctrl-" + chr(key[0] + 0x40) if len(key) == 1 and key[0] < 0x20 else repr(key)
+    sys.stderr.write(f"[attached to session {short}; detach with {key_name}]\r\n")
+    sys.stderr.flush()
+    with client:
+        result = attach(client, detach_key=key)
+    if result.reason == "detached":
+        print(f"\n[detached from session {short}; it keeps running — "
+              f"'ta session attach {short}' to return]")  # fmt: skip
+        return 0
+    if result.reason == "ended":
+        print(f"\n[session {short} {result.message}]")
+        return 0 if result.state == "completed" else 1
+    print(f"\n[session {short}: {result.message}]")
+    return 1

@@ -1,0 +1,143 @@
+"""Starting a session host in the background, and deciding what it runs.
+
+``start_host`` spawns ``python -m ta_session.host`` in its own process session (so closing the
+terminal that started it does not end it) and waits until the host reports, over an inherited
+pipe, that the agent is running — or why it could not be started.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from ta_session.host.server import LaunchPlan
+from ta_session.model import Goal, InteractiveSession
+from ta_session.store import Project
+
+READY_TIMEOUT = 30.0
+
+
+class HostStartError(Exception):
+    """The host could not start the agent; the message is for the human."""
+
+
+def build_plan(
+    project: Project,
+    session: InteractiveSession,
+    goal: Goal,
+    *,
+    resume: bool = False,
+    term: str = "xterm-256color",
+    environ: Mapping[str, str] | None = None,
+) -> LaunchPlan:
+    from ta_session.model.agent import generic_agent
+    from ta_session.store.agents import AgentCatalog, missing_command_message
+
+    environ = dict(os.environ if environ is None else environ)
+    if goal.agent_command:
+        config = generic_agent(goal.agent_command)
+    else:
+        config = AgentCatalog(project.root).get(goal.agent_id)
+    argv = config.resume_argv(goal.prompt, str(session.session_id)) if resume else None
+    if argv is None:
+        argv = config.argv(goal.prompt, environ)
+    env = {
+        **environ,
+        **config.env,
+        "TERM": term or environ.get("TERM") or "xterm-256color",
+        "TA_SESSION_ID": str(session.session_id),
+        "TA_GOAL_ID": str(goal.goal_id),
+    }
+    env.pop("TA_PROJECT_ROOT", None)  # the agent works in staging, not in the project
+    missing = None
+    if argv and shutil.which(argv[0], path=env.get("PATH")) is None:
+        missing = missing_command_message(config)
+    interactive = config.interactive
+    return LaunchPlan(
+        argv=list(argv),
+        mode=interactive.output_capture,
+        env=env,
+        cwd=goal.workspace_path or str(project.root),
+        submit_key=config.submit_key.encode("utf-8"),
+        allow_human_input=interactive.allow_human_input,
+        idle_after=config.idle_after,
+        idle_timeout=interactive.idle_timeout_seconds(),
+        prompt_patterns=[re.compile(p) for p in config.prompt_patterns],
+        missing_hint=missing,
+    )
+
+
+def start_host(
+    project: Project,
+    session_id: str,
+    *,
+    cols: int = 80,
+    rows: int = 24,
+    term: str | None = None,
+    resume: bool = False,
+) -> int:
+    """Start the host and wait until the agent runs; return the host's pid."""
+    run_dir = project.layout.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    read_fd, write_fd = os.pipe()
+    argv = [
+        sys.executable, "-m", "ta_session.host",
+        "--project", str(project.root), "--session", str(session_id),
+        "--cols", str(cols), "--rows", str(rows), "--ready-fd", str(write_fd),
+        "--term", term or os.environ.get("TERM") or "xterm-256color",
+    ]  # fmt: skip
+    if resume:
+        argv.append("--resume")
+    log_path = run_dir / f"{session_id}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            pass_fds=(write_fd,),
+            start_new_session=True,
+            cwd=str(project.root),
+        )
+    os.close(write_fd)
+    try:
+        line = _read_line(read_fd, float(os.environ.get("TA_HOST_START_TIMEOUT", READY_TIMEOUT)))
+    finally:
+        os.close(read_fd)
+    if line == "ready":
+        return proc.pid
+    if line.startswith("error "):
+        raise HostStartError(line[6:])
+    raise HostStartError(f"the session host did not start ({_log_tail(log_path)})")
+
+
+def _read_line(fd: int, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    data = b""
+    while b"\n" not in data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return f"see {path}"
+    return lines[-1] if lines else f"see {path}"
