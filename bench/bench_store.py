@@ -243,12 +243,14 @@ def bench_append(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any
               f"{fmt_ns(single[small]['p99_ns'])} / {fmt_ns(single[big]['p99_ns'])}"),
         Check(b, f"  snapshot rewrite (final flush) @{small:,} / @{big:,}",
               f"{fmt_ns(flush[small]['median_ns'])} / {fmt_ns(flush[big]['median_ns'])}"),
-        Check(b, f"reference method @{small:,} msgs, per append", fmt_ns(med["reference"][small])),
-        Check(b, f"reference method @{big:,} msgs, per append", fmt_ns(med["reference"][big])),
+        Check(b, f"reference method (Python json) @{small:,} msgs, per append",
+              fmt_ns(med["reference"][small])),
+        Check(b, f"reference method (Python json) @{big:,} msgs, per append",
+              fmt_ns(med["reference"][big])),
         Check(b, f"ours @{big:,} / ours @{small:,}", fmt_ratio(growth),
               f"≤ {TARGET_APPEND_GROWTH:g}×", growth <= TARGET_APPEND_GROWTH),
         Check(b, f"  single append p50 @{big:,} / @{small:,}", fmt_ratio(single_growth)),
-        Check(b, f"reference @{big:,} / ours @{big:,}", fmt_ratio(speedup),
+        Check(b, f"reference (Python json) @{big:,} / ours @{big:,}", fmt_ratio(speedup),
               f"≥ {TARGET_APPEND_VS_REFERENCE:g}×", speedup >= TARGET_APPEND_VS_REFERENCE),
     ]  # fmt: skip
     extra = [("reference_orjson", "reference method, orjson codec"),
@@ -433,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results: dict[str, Any] = {
         "machine": common.machine_info(),
+        "source": common.source_info(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
     }
@@ -456,7 +459,10 @@ def main(argv: list[str] | None = None) -> int:
     results["checks"] = [c.to_dict() for c in checks]
 
     m = results["machine"]
-    print(f"\nStore benchmarks — {m['date']}, nproc {m['nproc']}, Python {m['python']}"
+    src = results["source"]
+    dirty = " + uncommitted src changes" if src["src_changed"] else ""
+    print(f"\nStore benchmarks — {m['date']}, nproc {m['nproc']}, Python {m['python']}, "
+          f"commit {src['commit']}{dirty}"
           + (" (quick run: sizes reduced)" if args.quick else ""))  # fmt: skip
     print("Medians; ratios are of medians taken side by side in this run.\n")
     common.print_table(

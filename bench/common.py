@@ -136,6 +136,25 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def source_info() -> dict[str, Any]:
+    """The commit measured, and whether ``src/`` had uncommitted changes."""
+
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(
+                ["git", *args], cwd=BENCH_DIR.parent, capture_output=True, text=True, check=True
+            )
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        return proc.stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "src")
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "src_changed": None if changed is None else [line[3:] for line in changed.splitlines()],
+    }
+
+
 def write_results(name: str, data: dict[str, Any]) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"

@@ -41,7 +41,9 @@ PAUSED = InteractiveSessionState.PAUSED
 COMPLETED = InteractiveSessionState.COMPLETED
 ABORTED = InteractiveSessionState.ABORTED
 ALL_STATES = [ACTIVE, PAUSED, COMPLETED, ABORTED]
-VALID = {(ACTIVE, PAUSED), (ACTIVE, COMPLETED), (ACTIVE, ABORTED), (PAUSED, ACTIVE), (PAUSED, ABORTED)}
+VALID = {
+    (ACTIVE, PAUSED), (ACTIVE, COMPLETED), (ACTIVE, ABORTED), (PAUSED, ACTIVE), (PAUSED, ABORTED),
+}  # fmt: skip
 INVALID = [(a, b) for a in ALL_STATES for b in ALL_STATES if (a, b) not in VALID]
 
 GOAL = UUID("845a79f8-2bb8-4c0f-90bb-2c0a42bba110")
@@ -97,7 +99,8 @@ def test_enum_members_are_upper_case_with_wire_values() -> None:
     assert InteractiveSessionState.PAUSED == "paused"
     assert InteractiveSessionState.COMPLETED == "completed"
     assert InteractiveSessionState.ABORTED == "aborted"
-    assert [s.value for s in InteractiveSessionState] == ["active", "paused", "completed", "aborted"]
+    values = [s.value for s in InteractiveSessionState]
+    assert values == ["active", "paused", "completed", "aborted"]
     assert OutputStream.STD_OUT == "std_out"
     assert OutputStream.STD_ERR == "std_err"
     assert str(InteractiveSessionState.PAUSED) == "paused"
@@ -345,7 +348,9 @@ def sample_session() -> InteractiveSession:
         created_at=Timestamp.parse("2026-03-02T14:05:11.482915337Z"),
         updated_at=Timestamp.parse("2026-03-02T14:06:00.5Z"),
         messages=[
-            SessionMessage("human", "ünï \"q\"\n\u001b[1m", Timestamp.parse("2026-03-02T14:05:12Z")),
+            SessionMessage(
+                "human", "ünï \"q\"\n\u001b[1m", Timestamp.parse("2026-03-02T14:05:12Z")
+            ),
         ],
         draft_ids=[DRAFT],
     )
@@ -541,7 +546,7 @@ INPUTS: list[tuple[HumanInput, str, str]] = [
 def test_session_event_json_and_display(event: SessionEvent, wire: str, shown: str) -> None:
     assert isinstance(event, SessionEvent)
     assert event.to_json() == wire
-    assert list(json.loads(wire))[0] == "event_type"  # the tag comes first
+    assert next(iter(json.loads(wire))) == "event_type"  # the tag comes first
     assert SessionEvent.from_json(wire) == event
     assert SessionEvent.from_dict(json.loads(wire)) == event
     assert SessionEvent.from_json(event.to_json()) == event
@@ -552,7 +557,7 @@ def test_session_event_json_and_display(event: SessionEvent, wire: str, shown: s
 def test_human_input_json_and_display(value: HumanInput, wire: str, shown: str | None) -> None:
     assert isinstance(value, HumanInput)
     assert value.to_json() == wire
-    assert list(json.loads(wire))[0] == "input_type"
+    assert next(iter(json.loads(wire))) == "input_type"
     assert HumanInput.from_json(wire) == value
     assert HumanInput.from_json(value.to_json()) == value
     if shown is not None:

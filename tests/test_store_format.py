@@ -21,11 +21,8 @@ PAUSED = InteractiveSessionState.PAUSED
 COMPLETED = InteractiveSessionState.COMPLETED
 ABORTED = InteractiveSessionState.ABORTED
 
-FIXTURES = sorted(
-    (Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "reference-sessions").glob(
-        "*.json"
-    )
-)
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "reference-sessions"
+FIXTURES = sorted(REFERENCE_DIR.glob("*.json"))
 GOAL = UUID("845a79f8-2bb8-4c0f-90bb-2c0a42bba110")
 
 
@@ -227,7 +224,7 @@ def test_rule_uuids_are_lowercase_hyphenated(store: InteractiveSessionStore) -> 
     data["goal_id"] = "urn:uuid:" + str(GOAL).upper()
     data["draft_ids"] = [draft.hex.upper()]
     text = saved_text(store, InteractiveSession.from_dict(data))
-    ids = re.findall(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}", text)
+    ids = re.findall(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}", text)
     assert ids == [str(session.session_id), str(GOAL), str(draft)]
     assert "urn" not in text
     assert store.path_for(str(session.session_id).upper()).name == f"{session.session_id}.json"

@@ -1,4 +1,4 @@
-"""Timestamp: RFC 3339 in, the reference's exact UTC form out, nanoseconds never lost (SPEC §2.1)."""
+"""Timestamp: RFC 3339 in, the reference's UTC form out, nanoseconds never lost (SPEC §2.1)."""
 
 from __future__ import annotations
 

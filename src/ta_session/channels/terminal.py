@@ -24,6 +24,7 @@ from ta_session.host.wire import FrameKind
 from ta_session.model import RecordFormatError, SessionEvent
 
 DEFAULT_DETACH_KEY = b"\x1c"  # Ctrl-\
+_STATUS_SHOWN: set[bool] = set()  # whether a notice is on the bottom line (cleared on exit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,8 @@ def attach(
             tty.setraw(stdin_fd, termios.TCSANOW)
             return _loop(client, signals, detach_key, stdin_fd, stdout_fd)
     finally:
+        with contextlib.suppress(OSError):
+            _clear_status_line(stdout_fd)
         with contextlib.suppress(termios.error, OSError):
             termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
 
@@ -185,7 +188,15 @@ def _status_line(text: str, stdout_fd: int) -> None:
     """Show a notice on the bottom line without moving the agent's cursor."""
     cols, rows = terminal_size(stdout_fd)
     shown = " ".join(text.split())[: max(10, cols - 8)]
+    _STATUS_SHOWN.add(True)
     _write_all(stdout_fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b[7m ta: {shown} \x1b[0m\x1b8".encode())
+
+
+def _clear_status_line(stdout_fd: int) -> None:
+    if _STATUS_SHOWN:
+        _, rows = terminal_size(stdout_fd)
+        _write_all(stdout_fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b8".encode())
+        _STATUS_SHOWN.clear()
 
 
 def stdin_is_terminal() -> bool:

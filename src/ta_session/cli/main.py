@@ -28,6 +28,7 @@ _HANDLERS = {
     ("session", "logs"): "session_cmds:cmd_logs",
     ("session", "replay"): "session_cmds:cmd_replay",
     ("run", None): "run_cmd:cmd_run",
+    ("demo", None): "demo_cmd:cmd_demo",
     ("goal", "list"): "goal_cmds:cmd_list",
     ("goal", "show"): "goal_cmds:cmd_show",
     ("audit", "log"): "audit_cmds:cmd_log",
@@ -108,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-staging", action="store_true", help="work in place (git only)")
     run.add_argument("--detach-key", metavar="KEY", help="detach key (default ctrl-\\)")
 
+    demo = groups.add_parser("demo", help="run the whole flow with a demonstration agent",
+                             parents=[common])  # fmt: skip
+    demo.add_argument("--non-interactive", action="store_true",
+                      help="answer for you and print a summary (for scripts and tests)")  # fmt: skip
+    demo.add_argument("--dir", metavar="DIR", help="where to create the demo project")
+
     goal = groups.add_parser("goal", help="goals", parents=[common])
     g = goal.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
     g.required = True
@@ -159,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args_list
     try:
         args = _parse(build_parser(), args_list)
-        command = getattr(args, "command", None) if args.group != "run" else None
+        command = None if args.group in ("run", "demo") else getattr(args, "command", None)
         module_name, func_name = _HANDLERS[(args.group, command)].split(":")
         module = importlib.import_module(f"ta_session.cli.{module_name}")
         return int(getattr(module, func_name)(args) or 0)

@@ -8,7 +8,6 @@ pipe, that the agent is running — or why it could not be started.
 from __future__ import annotations
 
 import os
-import re
 import select
 import shutil
 import subprocess
@@ -45,9 +44,9 @@ def build_plan(
         config = generic_agent(goal.agent_command)
     else:
         config = AgentCatalog(project.root).get(goal.agent_id)
-    argv = config.resume_argv(goal.prompt, str(session.session_id)) if resume else None
+    argv = config.resume_argv(goal.prompt, str(session.session_id), environ) if resume else None
     if argv is None:
-        argv = config.argv(goal.prompt, environ)
+        argv = config.argv(goal.prompt, environ, session_id=str(session.session_id))
     env = {
         **environ,
         **config.env,
@@ -69,7 +68,7 @@ def build_plan(
         allow_human_input=interactive.allow_human_input,
         idle_after=config.idle_after,
         idle_timeout=interactive.idle_timeout_seconds(),
-        prompt_patterns=[re.compile(p) for p in config.prompt_patterns],
+        prompt_patterns=list(config.prompt_regexes()),
         missing_hint=missing,
     )
 

@@ -254,7 +254,7 @@ class SessionHost:
             self._set_goal_state(
                 GoalState.ABORTED if self.state is ABORTED else GoalState.COMPLETED
             )
-        reason = f"session {self.state.value}"
+        reason = self.state.value
         if self.exit_code is not None:
             reason += f" (agent exited with code {self.exit_code})"
         self._broadcast_control({"type": "bye", "state": self.state.value, "reason": reason,
@@ -401,7 +401,9 @@ class SessionHost:
         if role == "attach":
             self._audit("channel_attached", client.channel_id, {"role": role})
             if self.recent:
-                self._queue(client, encode_output(bytes(self.recent[-REPLAY_BYTES:])))
+                # Redraw: a clean screen, then the recent output (a resize nudge follows).
+                redraw = b"\x1b[H\x1b[2J" + bytes(self.recent[-REPLAY_BYTES:])
+                self._queue(client, encode_output(redraw))
             size = message.get("size")
             if isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size):
                 self._resize(size[0], size[1], nudge=True)
@@ -601,9 +603,8 @@ class SessionHost:
     def _abort(self, channel_id: str, reason: str | None) -> str:
         if self.state not in (ACTIVE, PAUSED):
             raise SessionChannelError(f"the session is already {self.state.value}")
-        self._change_state(ABORTED, channel_id=channel_id)
-        note = "Session aborted" + (f": {reason}" if reason else "")
-        self._log("ta-system", note, channel_id=channel_id)
+        note = f"Session aborted by {channel_id}" + (f": {reason}" if reason else "")
+        self._change_state(ABORTED, channel_id=channel_id, note=note)
         self._stop_agent("abort")
         return "aborting"
 
@@ -713,8 +714,12 @@ class SessionHost:
             details=details,
         )
 
-    def _change_state(self, target: InteractiveSessionState, *, channel_id: str) -> None:
-        note = f"Session {target.value}" + (f" by {channel_id}" if channel_id != "ta-host" else "")
+    def _change_state(
+        self, target: InteractiveSessionState, *, channel_id: str, note: str | None = None
+    ) -> None:
+        if note is None:
+            by = f" by {channel_id}" if channel_id != "ta-host" else ""
+            note = f"Session {target.value}{by}"
         change = self.project.change_state(
             self.session_id, target, channel_id=channel_id, note=note
         )

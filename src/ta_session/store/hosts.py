@@ -27,7 +27,10 @@ class HostStatus:
 
 
 def process_start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot, or None if it is gone."""
+    """The process's start time in clock ticks since boot, or None if it is gone.
+
+    A zombie (exited, not yet reaped by its parent) counts as gone.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_bytes()
     except OSError:
@@ -35,6 +38,8 @@ def process_start_time(pid: int) -> int | None:
     # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
     fields = stat[stat.rfind(b")") + 2 :].split()
     try:
+        if fields[0] in (b"Z", b"X"):
+            return None
         return int(fields[19])
     except (IndexError, ValueError):
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
@@ -20,6 +21,11 @@ class Record(Protocol):
 
 
 R = TypeVar("R", bound=Record)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    pairs = enumerate(zip(a, b, strict=False))  # not every name is a full UUID
+    return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
 
 
 def resolve_prefix(prefix: str, names: list[str], kind: str) -> UUID:
@@ -42,7 +48,8 @@ def resolve_prefix(prefix: str, names: list[str], kind: str) -> UUID:
     if len(matches) > 1:
         # Eight characters, or more when the candidates share a longer prefix: each must be
         # shown so that it can be told apart (and typed) from the others.
-        width = max(8, len(os.path.commonprefix(matches)) + 1)
+        # ``matches`` is sorted, so comparing neighbours finds the longest shared prefix.
+        width = max(8, *(_common_prefix(a, b) + 1 for a, b in pairwise(matches)))
         shown = ", ".join(m[:width] for m in matches[:10]) + (" …" if len(matches) > 10 else "")
         raise AmbiguousIdError(
             f"{prefix!r} matches {len(matches)} {kind}s ({shown}); give more characters."

@@ -390,7 +390,7 @@ class InteractiveSessionStore:
         """Bring up to date every snapshot left behind by a writer that died mid-burst."""
         try:
             pending = os.listdir(self.state_dir / "pending")
-        except FileNotFoundError:
+        except OSError:  # none yet, or a state folder we cannot read: listing must still work
             return
         for name in pending:
             try:

@@ -1,0 +1,141 @@
+"""``ta demo``: the whole flow on a throwaway project with a scripted demonstration agent.
+
+Interactive (a terminal): you watch the agent live, answer its question by typing, and see what
+it changed. ``--non-interactive`` (or no terminal): the same flow unattended — the answer is sent
+with ``HumanInput::Message`` as soon as the agent waits — then a summary is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ta_session.cli.output import CommandError
+from ta_session.store import Project
+
+CALC_WITH_BUG = '''"""A tiny calculator."""
+
+
+def add(a: int, b: int) -> int:
+    return a - b
+
+
+def sub(a: int, b: int) -> int:
+    return a - b
+'''
+
+DEMO_AGENT_YAML = """\
+# The scripted demonstration agent used by `ta demo` (not an AI).
+name: demo
+description: scripted demonstration agent (not an AI)
+command: {python}
+args_template: ["-m", "ta_session.demo.agent", "{pause}"]
+interactive:
+  enabled: true
+  output_capture: pty
+prompt_patterns: ['\\? .*\\[y/n\\]']
+idle_after: 0.3
+"""
+
+
+def make_demo_project(root: Path, pause: float) -> Project:
+    (root / ".ta" / "agents").mkdir(parents=True)
+    (root / "calc.py").write_text(CALC_WITH_BUG)
+    (root / "README.md").write_text("# Demo project\n\nA calculator with a bug in add().\n")
+    agent_yaml = DEMO_AGENT_YAML.replace("{python}", sys.executable).replace("{pause}", str(pause))
+    (root / ".ta" / "agents" / "demo.yaml").write_text(agent_yaml)
+    return Project(root)
+
+
+def changed_files(source: Path, staging: Path) -> list[tuple[str, str]]:
+    """(status, path) for files the agent added, modified or deleted in its workspace."""
+
+    def files(base: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(base)): p.read_bytes()
+            for p in sorted(base.rglob("*"))
+            if p.is_file() and ".ta" not in p.relative_to(base).parts
+        }
+
+    before, after = files(source), files(staging)
+    changes = [("added", p) for p in after if p not in before]
+    changes += [("modified", p) for p in after if p in before and before[p] != after[p]]
+    changes += [("deleted", p) for p in before if p not in after]
+    return sorted(changes, key=lambda c: c[1])
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ta_session.cli.run_cmd import start_session
+    from ta_session.host.launch import HostStartError, start_host
+
+    interactive = not args.non_interactive and sys.stdin.isatty() and sys.stdout.isatty()
+    root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="ta-demo-"))
+    if args.dir and root.exists() and any(root.iterdir()):
+        raise CommandError(f"{root} is not empty; give an empty or new folder for the demo")
+    root.mkdir(parents=True, exist_ok=True)
+    project = make_demo_project(root, pause=0.4 if interactive else 0.05)
+    print(f"Demo project: {root}")
+    print("Agent: the scripted demonstration agent (it is not an AI).")
+    session = start_session(
+        project, title="Fix the add() bug", objective="add() must add", agent_id="demo", command=[]
+    )
+    short = session.short_id
+    try:
+        start_host(project, str(session.session_id))
+    except HostStartError as exc:
+        raise CommandError(f"demo session {short} could not start: {exc}") from None
+
+    if interactive:
+        from ta_session.cli.live import attach_terminal
+
+        print("The agent will ask you a question: type your answer and press Enter.")
+        attach_terminal(project, session.session_id, None)
+    else:
+        _answer_when_asked(project, session.session_id, "y")
+    return _summary(project, session.session_id)
+
+
+def _answer_when_asked(project: Project, sid: object, answer: str, timeout: float = 60.0) -> None:
+    """Play the human: wait until the agent asks, then answer through the host."""
+    from ta_session.channels.client import HostClient, HostUnavailable
+    from ta_session.model import Message
+
+    deadline = time.monotonic() + timeout
+    socket_path = project.hosts.socket_path(sid)  # type: ignore[arg-type]
+    while time.monotonic() < deadline:
+        try:
+            with HostClient.connect(socket_path, channel_id="demo:human") as client:
+                status = client.request({"type": "status"})
+                if status.get("activity") == "waiting":
+                    client.request(Message(answer))
+                    print(f"[demo] the agent asked a question; answered {answer!r}")
+                    break
+        except HostUnavailable:
+            break  # the agent finished (or failed) before asking
+        time.sleep(0.1)
+    while project.host_status(sid, True).status == "live":  # type: ignore[arg-type]
+        if time.monotonic() > deadline:
+            raise CommandError("the demo agent did not finish in time")
+        time.sleep(0.1)
+
+
+def _summary(project: Project, sid: object) -> int:
+    session = project.sessions.load(sid)  # type: ignore[arg-type]
+    goal = project.goals.load(session.goal_id)
+    print()
+    print(f"Session {session.session_id}: {session.state.value}")
+    print(f"Messages logged: {len(session.messages)}")
+    for message in session.messages:
+        print(f"  {message.sender}: {message.content}")
+    changes = changed_files(project.root, Path(goal.workspace_path))
+    print(f"Files changed by the agent in its staging workspace ({len(changes)}):")
+    for status, path in changes:
+        print(f"  {status:8} {path}")
+    verify = project.audit.verify()
+    print(f"Audit log: {verify.lines} events, chain {'intact' if verify.ok else 'BROKEN'}")
+    print(f"Recording: {project.layout.recordings_dir / f'{session.session_id}.cast'}")
+    print(f"Explore: ta --project {project.root} session show {session.short_id}")
+    return 0 if session.state.value == "completed" and verify.ok else 1

@@ -1,0 +1,1 @@
+"""The embedded demonstration (``ta demo``): a throwaway project and a scripted agent."""
