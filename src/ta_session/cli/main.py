@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = groups.add_parser("demo", help="run the whole flow with a demonstration agent",
                              parents=[common])  # fmt: skip
     demo.add_argument("--non-interactive", action="store_true",
-                      help="answer for you and print a summary (for scripts and tests)")  # fmt: skip
+                      help="answer for you and print a summary (scripts, tests)")  # fmt: skip
     demo.add_argument("--dir", metavar="DIR", help="where to create the demo project")
 
     goal = groups.add_parser("goal", help="goals", parents=[common])
