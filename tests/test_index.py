@@ -9,8 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
-import pytest
-
 from ta_session import InteractiveSession, InteractiveSessionState, InteractiveSessionStore
 from ta_session.model import Timestamp
 

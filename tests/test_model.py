@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from uuid import UUID
@@ -23,12 +24,18 @@ from ta_session import (
 from ta_session.model import (
     Abort,
     AgentOutput,
+    Answer,
     Approve,
+    Close,
+    Discuss,
     DraftReady,
     GoalComplete,
     Message,
+    Pause,
     RecordFormatError,
     Reject,
+    Resume,
+    StateChanged,
     StatusUpdate,
     Timestamp,
     WaitingForInput,
@@ -348,9 +355,7 @@ def sample_session() -> InteractiveSession:
         created_at=Timestamp.parse("2026-03-02T14:05:11.482915337Z"),
         updated_at=Timestamp.parse("2026-03-02T14:06:00.5Z"),
         messages=[
-            SessionMessage(
-                "human", "ünï \"q\"\n\u001b[1m", Timestamp.parse("2026-03-02T14:05:12Z")
-            ),
+            SessionMessage("human", 'ünï "q"\n\u001b[1m', Timestamp.parse("2026-03-02T14:05:12Z")),
         ],
         draft_ids=[DRAFT],
     )
@@ -754,3 +759,63 @@ def test_interactive_config_malformed_yaml_raises_record_format_error(text: str)
 )
 def test_idle_timeout_conditions(condition: str, seconds: float) -> None:
     assert InteractiveConfig(auto_exit_on=condition).idle_timeout_seconds() == seconds
+
+
+# Our extensions (new tags, SPEC §2.2): the same rules, and no reference tag is changed.
+EXTENSIONS: list[tuple[SessionEvent | HumanInput, str]] = [
+    (StateChanged("active", "paused"),
+     '{"event_type":"state_changed","from_state":"active","to_state":"paused"}'),
+    (Discuss(DRAFT, "fs://workspace/a.txt", "why?"),
+     '{"input_type":"discuss","draft_id":"2ca6e4c2-efc6-424b-89b0-4cd47084b492",'
+     '"artifact_uri":"fs://workspace/a.txt","comment":"why?"}'),
+    (Answer("q-1", "yes"), '{"input_type":"answer","question_id":"q-1","text":"yes"}'),
+    (Pause(), '{"input_type":"pause"}'),
+    (Resume(), '{"input_type":"resume"}'),
+    (Close(), '{"input_type":"close","build_draft":true}'),
+    (Close(build_draft=False), '{"input_type":"close","build_draft":false}'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("value", "wire"), EXTENSIONS, ids=lambda x: None)
+def test_extension_variants_round_trip(value: SessionEvent | HumanInput, wire: str) -> None:
+    assert value.to_json() == wire
+    kind = SessionEvent if isinstance(value, SessionEvent) else HumanInput
+    assert kind.from_json(wire) == value
+    assert str(value)  # every variant has a display string
+
+
+def _sample(variant: type) -> SessionEvent | HumanInput:
+    """An instance of any variant, its fields filled by type."""
+    samples = {"str": "text ✓", "str | None": None, "int": 2, "bool": False, "UUID": DRAFT,
+               "UUID | None": DRAFT, "OutputStream": OutputStream.STD_ERR}  # fmt: skip
+    kwargs = {}
+    for f in dataclasses.fields(variant):
+        if f.type in samples:
+            kwargs[f.name] = samples[f.type]
+        elif f.default is dataclasses.MISSING:
+            pytest.fail(f"add a sample value of type {f.type} for {variant.__name__}.{f.name}")
+    return variant(**kwargs)
+
+
+VARIANTS = sorted(
+    [*SessionEvent._variants.values(), *HumanInput._variants.values()], key=lambda v: v.__name__
+)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.__name__)
+def test_every_variant_round_trips_with_its_tag_first(variant: type) -> None:
+    value = _sample(variant)
+    kind = SessionEvent if isinstance(value, SessionEvent) else HumanInput
+    data = json.loads(value.to_json())
+    assert list(data)[:1] == [kind.TAG_KEY]
+    assert data[kind.TAG_KEY] == variant.tag
+    assert kind.from_json(value.to_json()) == value
+    assert str(value)
+
+
+def test_the_reference_variants_are_all_there() -> None:
+    reference_events = {"agent_output", "draft_ready", "goal_complete", "waiting_for_input",
+                        "status_update"}  # fmt: skip
+    reference_inputs = {"message", "approve", "reject", "abort"}
+    assert reference_events <= set(SessionEvent._variants)
+    assert reference_inputs <= set(HumanInput._variants)

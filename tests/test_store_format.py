@@ -12,7 +12,12 @@ from uuid import UUID
 
 import pytest
 
-from ta_session import InteractiveSession, InteractiveSessionState, InteractiveSessionStore
+from ta_session import (
+    InteractiveSession,
+    InteractiveSessionState,
+    InteractiveSessionStore,
+    SessionChannelError,
+)
 from ta_session.model import SessionMessage, Timestamp
 from ta_session.store import AmbiguousIdError, CorruptRecordError, NotFoundError
 
@@ -477,8 +482,13 @@ def test_list_alive(store: InteractiveSessionStore) -> None:
 
 def test_list_alive_of_reference_files(reference_project: Path) -> None:
     alive = store_for(reference_project).list_alive()
-    assert {s.session_id.hex[:8] for s in alive} == {"16666ca3", "428b6fbd", "51975d1c",
-                                                      "537208b1", "86a345f1"}
+    assert {s.session_id.hex[:8] for s in alive} == {
+        "16666ca3",
+        "428b6fbd",
+        "51975d1c",
+        "537208b1",
+        "86a345f1",
+    }
     assert all(s.state in (ACTIVE, PAUSED) for s in alive)
 
 
@@ -578,9 +588,9 @@ def test_resolve_ambiguous_candidates_sharing_a_long_prefix_are_told_apart(
     message = str(info.value)
     shown = re.findall(r"[0-9a-f][0-9a-f-]{7,}", message)
     for mine, theirs in ((a, b), (b, a)):
-        assert any(
-            str(mine).startswith(s) and not str(theirs).startswith(s) for s in shown
-        ), f"{mine} is not told apart from {theirs} in {message!r}"
+        assert any(str(mine).startswith(s) and not str(theirs).startswith(s) for s in shown), (
+            f"{mine} is not told apart from {theirs} in {message!r}"
+        )
 
 
 def test_resolve_unknown(reference_project: Path) -> None:
@@ -748,7 +758,7 @@ def test_update_whose_fn_raises_changes_nothing(store: InteractiveSessionStore) 
     assert store.load(session.session_id) == session
 
     # The invalid transition is refused the same way, and the next update works.
-    with pytest.raises(Exception, match="invalid session transition from active to active"):
+    with pytest.raises(SessionChannelError, match="transition from active to active"):
         store.update(session.session_id, lambda s: s.transition(ACTIVE))
     assert path.read_bytes() == before
     store.update(session.session_id, lambda s: s.transition(PAUSED))
@@ -785,3 +795,46 @@ def test_append_message_is_seen_by_another_store_before_any_flush(project: Path)
     assert [m.content for m in reader.load(session.session_id).messages] == ["m0", "m1", "m2"]
     writer.append_message(session.session_id, "agent", "m3")
     assert len(reader.load(session.session_id).messages) == 4
+
+
+def test_unsaved_changes_to_a_saved_object_never_reach_the_file(project: Path) -> None:
+    store = store_for(project)
+    session = make_session()
+    store.save(session)
+    session.log_message("human", "not saved")  # the caller's object, changed after save
+    session.transition(ABORTED)
+    store.append_message(session.session_id, "agent", "appended")
+    store.flush()
+    loaded = store_for(project).load(session.session_id)
+    assert contents_of(loaded) == ["appended"]
+    assert loaded.state is ACTIVE
+
+
+def test_the_session_update_returns_is_the_callers_own(project: Path) -> None:
+    store = store_for(project)
+    session = make_session()
+    store.save(session)
+    result = store.update(session.session_id, lambda s: s.transition(PAUSED))
+    result.transition(ABORTED)  # not saved
+    result.log_message("human", "not saved")
+    store.append_message(session.session_id, "agent", "appended")
+    store.flush()
+    loaded = store_for(project).load(session.session_id)
+    assert loaded.state is PAUSED
+    assert contents_of(loaded) == ["appended"]
+
+
+def test_the_session_load_returns_is_the_callers_own(project: Path) -> None:
+    store = store_for(project)
+    session = make_session()
+    store.save(session)
+    store.append_message(session.session_id, "agent", "pending")
+    loaded = store.load(session.session_id)
+    loaded.log_message("human", "not saved")
+    store.append_message(session.session_id, "agent", "second")
+    store.flush()
+    assert contents_of(store_for(project).load(session.session_id)) == ["pending", "second"]
+
+
+def contents_of(session: InteractiveSession) -> list[str]:
+    return [m.content for m in session.messages]

@@ -15,7 +15,7 @@ import struct
 import sys
 import termios
 import tty
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any
 
@@ -33,6 +33,7 @@ class AttachResult:
     state: str | None = None
     exit_code: int | None = None
     message: str = ""
+    draft_id: str | None = None  # the last draft announced while attached
 
 
 def terminal_size(fd: int = 1) -> tuple[int, int]:
@@ -125,6 +126,7 @@ def _loop(
     client: HostClient, signals: _Signals, detach_key: bytes, stdin_fd: int, stdout_fd: int
 ) -> AttachResult:
     watch = [stdin_fd, client.fileno(), signals.read_fd]
+    seen: dict[str, str] = {}
     while True:
         try:
             ready, _, _ = select.select(watch, [], [])
@@ -159,9 +161,12 @@ def _loop(
                 if frame.kind is FrameKind.OUTPUT:
                     _write_all(stdout_fd, frame.payload)
                 elif frame.kind is FrameKind.CONTROL:
-                    result = _on_control(frame.json(), stdout_fd)
+                    message = frame.json()
+                    if message.get("event_type") == "draft_ready":
+                        seen["draft_id"] = str(message.get("draft_id"))
+                    result = _on_control(message, stdout_fd)
                     if result is not None:
-                        return result
+                        return replace(result, draft_id=seen.get("draft_id"))
 
 
 def _on_control(message: dict[str, Any], stdout_fd: int) -> AttachResult | None:

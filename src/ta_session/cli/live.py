@@ -66,6 +66,10 @@ def attach_terminal(project: Project, sid: UUID, detach_key: str | None) -> int:
         return 0
     if result.reason == "ended":
         print(f"\n[session {short} {result.message}]")
+        if result.draft_id and sys.stdin.isatty():
+            from ta_session.cli.draft_cmds import inline_review
+
+            inline_review(project, UUID(result.draft_id))
         return 0 if result.state == "completed" else 1
     print(f"\n[session {short}: {result.message}]")
     return 1

@@ -29,6 +29,15 @@ _HANDLERS = {
     ("session", "replay"): "session_cmds:cmd_replay",
     ("run", None): "run_cmd:cmd_run",
     ("demo", None): "demo_cmd:cmd_demo",
+    ("draft", "build"): "draft_cmds:cmd_build",
+    ("draft", "list"): "draft_cmds:cmd_list",
+    ("draft", "view"): "draft_cmds:cmd_view",
+    ("draft", "approve"): "draft_cmds:cmd_approve",
+    ("draft", "reject"): "draft_cmds:cmd_reject",
+    ("draft", "discuss"): "draft_cmds:cmd_discuss",
+    ("draft", "apply"): "draft_cmds:cmd_apply",
+    ("session", "approve"): "session_cmds:cmd_approve",
+    ("session", "reject"): "session_cmds:cmd_reject",
     ("goal", "list"): "goal_cmds:cmd_list",
     ("goal", "show"): "goal_cmds:cmd_show",
     ("audit", "log"): "audit_cmds:cmd_log",
@@ -88,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("session", metavar="ID", help="session id or unique prefix")
         if name == "status":
             p.add_argument("--json", action="store_true", help="print JSON")
+    for name, text in (("approve", "approve a draft's artifacts through the live session"),
+                       ("reject", "reject a draft's artifacts (live session)")):  # fmt: skip
+        p = s.add_parser(name, help=text, parents=[common])
+        p.add_argument("session", metavar="ID", help="session id or unique prefix")
+        p.add_argument("--draft", metavar="D", help="draft id or prefix (default: the newest)")
+        p.add_argument("--artifact", action="append", metavar="URI", help="repeatable")
+        if name == "reject":
+            p.add_argument("--reason", metavar="R", required=True, help="why")
     p = s.add_parser("logs", help="print the agent's output as text", parents=[common])
     p.add_argument("session", metavar="ID", help="session id or unique prefix")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new output")
@@ -114,6 +131,33 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--non-interactive", action="store_true",
                       help="answer for you and print a summary (scripts, tests)")  # fmt: skip
     demo.add_argument("--dir", metavar="DIR", help="where to create the demo project")
+
+    draft = groups.add_parser("draft", help="review and apply the agent's changes",
+                              parents=[common])  # fmt: skip
+    d = draft.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
+    d.required = True
+    p = d.add_parser("build", help="build a draft of a goal's changes now", parents=[common])
+    p.add_argument("goal", nargs="?", metavar="GOAL", help="goal id or prefix (default: newest)")
+    p = d.add_parser("list", help="list drafts", parents=[common])
+    p.add_argument("--goal", metavar="GOAL", help="only this goal's drafts")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = d.add_parser("view", help="show a draft with per-file diffs", parents=[common])
+    p.add_argument("draft", metavar="DRAFT", help="draft id or unique prefix")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    for name, text in (("approve", "approve artifacts (all unless --artifact)"),
+                       ("reject", "reject artifacts (all unless --artifact)"),
+                       ("discuss", "mark artifacts for discussion, with a comment")):  # fmt: skip
+        p = d.add_parser(name, help=text, parents=[common])
+        p.add_argument("draft", metavar="DRAFT", help="draft id or unique prefix")
+        p.add_argument("--artifact", action="append", metavar="URI",
+                       help="fs://workspace/<path> or the path (repeatable)")  # fmt: skip
+        if name == "reject":
+            p.add_argument("--reason", metavar="R", help="why (sent to a running agent)")
+        if name == "discuss":
+            p.add_argument("--comment", metavar="C", help="the comment (sent to a running agent)")
+    p = d.add_parser("apply", help="write approved artifacts into the project", parents=[common])
+    p.add_argument("draft", metavar="DRAFT", help="draft id or unique prefix")
+    p.add_argument("--force", action="store_true", help="overwrite source changes (conflicts)")
 
     goal = groups.add_parser("goal", help="goals", parents=[common])
     g = goal.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)

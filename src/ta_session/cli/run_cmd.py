@@ -81,7 +81,12 @@ def start_session(
     channel_id: str | None = None,
 ) -> InteractiveSession:
     """Create and record the goal, its staging workspace and the session (no host yet)."""
-    from ta_session.workspace.staging import StagingError, create_staging, is_git_work_tree
+    from ta_session.workspace.staging import (
+        StagingError,
+        create_staging,
+        is_git_work_tree,
+        scan_baseline,
+    )
 
     root = project.root
     goal = Goal.new(title, objective=objective, agent_id=agent_id, source_dir=str(root))
@@ -94,13 +99,21 @@ def start_session(
                 "run 'git init' first or leave out --no-staging"
             )
         goal.workspace_path = str(root)
+        manifest = scan_baseline(root)
     else:
         staging = project.layout.staging_dir / str(goal.goal_id)
         try:
-            create_staging(root, staging)
+            manifest = create_staging(root, staging)
         except StagingError as exc:
             raise CommandError(str(exc)) from None
         goal.workspace_path = str(staging)
+    baseline_path = project.layout.baseline_path(goal.goal_id)
+    manifest.save(baseline_path)
+    goal.baseline = {
+        "manifest": str(baseline_path.relative_to(root)),
+        "entries": len(manifest),
+        "in_place": no_staging,
+    }
     project.goals.save(goal)
     channel = channel_id or cli_channel_id()
     project.audit.append(

@@ -361,3 +361,35 @@ def cmd_replay(args: argparse.Namespace) -> int:
         sys.stdout.write(event.data)
     sys.stdout.flush()
     return 0
+
+
+def _session_decision(args: argparse.Namespace, disposition: Any, text: str | None) -> int:
+    from ta_session.cli.draft_cmds import record_decision, resolve_draft
+
+    project = open_project(args)
+    sid = resolve_session(project, args.session)
+    session = project.sessions.load(sid)
+    if args.draft:
+        draft_id = resolve_draft(project, args.draft)
+    elif session.draft_ids:
+        draft_id = session.draft_ids[-1]
+    else:
+        raise CommandError(f"Session {str(sid)[:8]} has no drafts yet.")
+    draft = project.drafts.load(draft_id)
+    draft = record_decision(project, draft, disposition, list(args.artifact or []), text)
+    what = ", ".join(args.artifact) if args.artifact else "all artifacts"
+    print(f"{disposition.value.capitalize()}: {what} in draft {draft.short_id} "
+          f"(draft is {draft.status.value}).")  # fmt: skip
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from ta_session.model.draft import Disposition
+
+    return _session_decision(args, Disposition.APPROVED, None)
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    from ta_session.model.draft import Disposition
+
+    return _session_decision(args, Disposition.REJECTED, args.reason)

@@ -40,8 +40,10 @@ from ta_session.model import (
     Abort,
     AgentOutput,
     Approve,
+    BuildDraft,
     Close,
     Discuss,
+    DraftReady,
     GoalComplete,
     GoalState,
     HumanInput,
@@ -136,6 +138,7 @@ class SessionHost:
         self.kill_at: float | None = None
         self.outputs_open = 0
         self.exit_code: int | None = None
+        self.build_on_exit = True
         session = project.sessions.load(session_id)
         self.goal_id = session.goal_id
         self.state = session.state
@@ -248,6 +251,9 @@ class SessionHost:
             code = self.exit_code if self.exit_code is not None else self.agent.poll()
             self.agent.close()
             self._log("ta-system", f"Agent exited with code {code}", audit="agent_exited")
+            if self.state is not ABORTED and self.build_on_exit:
+                with contextlib.suppress(SessionChannelError):
+                    self._build_draft("ta-host")
             self.emit(GoalComplete(self.goal_id))
             if self.state is not ABORTED:
                 self._change_state(COMPLETED, channel_id="ta-host")
@@ -587,7 +593,10 @@ class SessionHost:
         if isinstance(human_input, Close):
             return self._close(channel_id, human_input.build_draft)
         if isinstance(human_input, Approve | Reject | Discuss):
-            raise SessionChannelError("draft review through the live session is not available yet")
+            return self._decide(human_input, channel_id)
+        if isinstance(human_input, BuildDraft):
+            draft_id = self._build_draft(channel_id)
+            return draft_id or "no changes"
         raise SessionChannelError(f"{human_input.tag} is not supported by this host")
 
     def _guidance(self, text: str, channel_id: str) -> str:
@@ -631,6 +640,7 @@ class SessionHost:
             raise SessionChannelError(f"the session is already {self.state.value}")
         note = "Session closed" + ("" if build_draft else " without a draft")
         self._log("ta-system", note, channel_id=channel_id)
+        self.build_on_exit = build_draft
         self._stop_agent("close")
         return "closing"
 
@@ -642,6 +652,54 @@ class SessionHost:
         self.agent.signal_group(signal.SIGHUP)
         self.agent.signal_group(signal.SIGTERM)
         self.kill_at = time.monotonic() + GRACE_SECONDS
+
+    # -- drafts -----------------------------------------------------------------------------
+
+    def _build_draft(self, channel_id: str) -> str | None:
+        """Build a draft of the workspace now; emit ``draft_ready``. None when nothing changed."""
+        from ta_session.workspace.drafts import WorkspaceMissing
+        from ta_session.workspace.review import build_draft
+
+        try:
+            draft = build_draft(
+                self.project, self.goal_id, session_id=self.session_id, channel_id=channel_id
+            )
+        except (WorkspaceMissing, RecordFormatError, OSError) as exc:
+            self._log("ta-system", f"No draft: {exc}", channel_id=channel_id)
+            raise SessionChannelError(f"cannot build a draft: {exc}") from None
+        if draft is None:
+            self.emit(StatusUpdate("No changes in the workspace: no draft"))
+            return None
+        self.emit(DraftReady(draft.draft_id, draft.summary, len(draft.artifacts)))
+        if self.recorder is not None:
+            self.recorder.marker(f"draft: {draft.short_id}")
+        return str(draft.draft_id)
+
+    def _decide(self, decision: Approve | Reject | Discuss, channel_id: str) -> str:
+        from ta_session.model.draft import Disposition
+        from ta_session.workspace.review import decide, guidance_for
+
+        uris = [decision.artifact_uri] if decision.artifact_uri else []
+        if isinstance(decision, Approve):
+            disposition, text = Disposition.APPROVED, None
+            draft = decide(self.project, decision.draft_id, disposition, uris=uris,
+                           channel_id=channel_id)  # fmt: skip
+        elif isinstance(decision, Reject):
+            disposition, text = Disposition.REJECTED, decision.reason
+            draft = decide(self.project, decision.draft_id, disposition, uris=uris,
+                           reason=text or None, channel_id=channel_id)  # fmt: skip
+        else:
+            disposition, text = Disposition.DISCUSS, decision.comment
+            draft = decide(self.project, decision.draft_id, disposition, uris=uris,
+                           comment=text, channel_id=channel_id)  # fmt: skip
+        if self.recorder is not None:
+            self.recorder.marker(f"decision: {disposition.value} {', '.join(uris) or 'all'}")
+        guidance = guidance_for(disposition, uris, text)
+        if guidance and self.state is ACTIVE and self.plan.allow_human_input:
+            # The agent is still working: tell it why, so it can act on the review.
+            self._write_agent(guidance.encode("utf-8") + self.plan.submit_key)
+            self._audit("input_injected", channel_id, {"text": guidance})
+        return draft.status.value
 
     # -- timers -----------------------------------------------------------------------------
 

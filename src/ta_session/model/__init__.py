@@ -9,6 +9,7 @@ _EXPORTS = {
     "AgentOutput": "ta_session.model.protocol",
     "Answer": "ta_session.model.protocol",
     "Approve": "ta_session.model.protocol",
+    "BuildDraft": "ta_session.model.protocol",
     "Close": "ta_session.model.protocol",
     "Discuss": "ta_session.model.protocol",
     "DraftReady": "ta_session.model.protocol",

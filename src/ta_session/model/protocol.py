@@ -283,6 +283,12 @@ class Answer(HumanInput, tag="answer"):
 
 
 @dataclass(frozen=True)
+class BuildDraft(HumanInput, tag="build_draft"):
+    def __str__(self) -> str:
+        return "Build a draft now"
+
+
+@dataclass(frozen=True)
 class Pause(HumanInput, tag="pause"):
     def __str__(self) -> str:
         return "Pause session"

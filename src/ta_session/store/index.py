@@ -24,7 +24,7 @@ from uuid import UUID
 
 from ta_session.model import InteractiveSession, InteractiveSessionState, Timestamp
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: a file not named after its session is an error row; rebuild old caches
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     name TEXT PRIMARY KEY,

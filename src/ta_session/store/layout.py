@@ -50,6 +50,13 @@ class ProjectLayout:
         return self.ta_dir / "staging"
 
     @property
+    def baselines_dir(self) -> Path:
+        return self.ta_dir / "baselines"
+
+    def baseline_path(self, goal_id: object) -> Path:
+        return self.baselines_dir / f"{goal_id}.json"
+
+    @property
     def run_dir(self) -> Path:
         return self.ta_dir / "run"
 

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from ta_session.model import InteractiveSession, InteractiveSessionState, SessionChannelError
 from ta_session.store.audit import AuditLog
+from ta_session.store.drafts import DraftStore
 from ta_session.store.errors import StoreError
 from ta_session.store.goals import GoalStore
 from ta_session.store.hosts import HostRegistry, HostStatus
@@ -53,6 +54,7 @@ class Project:
         )
         self.goals = GoalStore(self.layout.goals_dir, state / "locks")
         self.hosts = HostRegistry(self.layout.run_dir)
+        self.drafts = DraftStore(self.layout.drafts_dir, state / "locks")
 
     @property
     def root(self) -> Path:

@@ -141,7 +141,9 @@ class InteractiveSessionStore:
 
     def save(self, session: InteractiveSession) -> None:
         with self.lock(session.session_id):
-            self._write(session)
+            # The store caches what it wrote; it keeps its own copy so that later, unsaved
+            # changes to the caller's object never reach the file through an append or flush.
+            self._write(_copy(session))
 
     def load(self, session_id: UUID | str) -> InteractiveSession:
         """Read a session, first replaying any messages its snapshot has not caught up with."""
@@ -218,7 +220,7 @@ class InteractiveSessionStore:
             # ``working`` holds every message the snapshot lacked, so nothing is pending now.
             self._marker_path(sid).unlink(missing_ok=True)
             self._cache[sid].marker = None
-            return working
+            return _copy(working)  # ``working`` is now the cached session: never hand it out
 
     def append_message(
         self, session_id: UUID | str, sender: str, content: str, *, channel_id: str | None = None

@@ -1,32 +1,139 @@
-"""Staging workspaces: the copy of the project an agent works in (SPEC §7)."""
+"""Staging workspaces (SPEC §7): the copy of the project an agent works in.
+
+``create_staging`` copies the source into ``.ta/staging/<goal_id>/``, leaving out what
+``ignore.walk`` excludes, and records the baseline manifest as it goes: each file is read once,
+hashed while it is written (or cloned copy-on-write where the filesystem can, then hashed), and
+keeps its mode and mtime so that an untouched file is recognised without hashing it again.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
-ALWAYS_EXCLUDED = (".ta", ".git")
+from ta_session.workspace.ignore import walk
+from ta_session.workspace.manifest import Entry, Manifest
+
+_FICLONE = 0x40049409  # ioctl: clone a file's extents (btrfs, xfs, …): copy-on-write
+_CHUNK = 1 << 20
 
 
 class StagingError(Exception):
     pass
 
 
-def create_staging(source: Path, destination: Path) -> None:
-    """Copy ``source`` to ``destination``, leaving out ``.ta/`` and ``.git/`` at any depth."""
+def digest_bytes(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def digest_file(path: Path | str) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            hasher.update(chunk)
+    return "sha256:" + hasher.hexdigest()
+
+
+def digest_link(target: str) -> str:
+    return digest_bytes(os.fsencode(target))
+
+
+def _copy_file(src: str, dst: str, mode: int, clone: list[bool]) -> str:
+    """Copy one file's content; return its digest. ``clone[0]`` remembers whether cloning works."""
+    with open(src, "rb") as fin:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode | 0o200)
+        with os.fdopen(fd, "wb") as fout:
+            if clone[0]:
+                try:
+                    fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
+                    return digest_file(src)
+                except OSError:
+                    clone[0] = False  # not supported here: plain copies from now on
+            hasher = hashlib.sha256()
+            while chunk := fin.read(_CHUNK):
+                hasher.update(chunk)
+                fout.write(chunk)
+            return "sha256:" + hasher.hexdigest()
+
+
+def create_staging(source: Path, destination: Path) -> Manifest:
+    """Copy ``source`` to ``destination`` and return the baseline manifest."""
     if destination.exists():
         raise StagingError(f"staging folder {destination} already exists")
+    manifest = Manifest()
+    clone = [True]
     try:
-        shutil.copytree(
-            source,
-            destination,
-            symlinks=True,
-            ignore=shutil.ignore_patterns(*ALWAYS_EXCLUDED),
-        )
-    except (OSError, shutil.Error) as exc:
-        shutil.rmtree(destination, ignore_errors=True)
-        raise StagingError(f"cannot copy {source} to staging: {exc}") from exc
+        destination.mkdir(parents=True)
+        for rel, entry in walk(source):
+            target = os.path.join(destination, rel)
+            st = entry.stat(follow_symlinks=False)
+            mode = stat.S_IMODE(st.st_mode)
+            if stat.S_ISDIR(st.st_mode):
+                os.mkdir(target, 0o700)
+                manifest[rel] = Entry("dir", 0, st.st_mtime_ns, mode, None)
+            elif stat.S_ISLNK(st.st_mode):
+                link = os.readlink(entry.path)
+                os.symlink(link, target)
+                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+                link_mode = stat.S_IMODE(os.lstat(target).st_mode)  # fixed by the system
+                manifest[rel] = Entry(
+                    "symlink", st.st_size, st.st_mtime_ns, link_mode, digest_link(link)
+                )
+            elif stat.S_ISREG(st.st_mode):
+                digest = _copy_file(entry.path, target, mode, clone)
+                os.chmod(target, mode)
+                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+                manifest[rel] = Entry("file", st.st_size, st.st_mtime_ns, mode, digest)
+            # Sockets, FIFOs and devices are not project content: not staged.
+        for rel, entry in manifest.items():  # folders last: their modes may forbid writing
+            if entry.kind == "dir":
+                os.chmod(os.path.join(destination, rel), entry.mode)
+    except OSError as exc:
+        remove_tree(destination)
+        where = f" ({exc.filename})" if exc.filename else ""
+        problem = f"{exc.strerror or exc}{where}"
+        raise StagingError(f"cannot copy {source} to staging: {problem}") from exc
+    return manifest
+
+
+def scan_baseline(root: Path) -> Manifest:
+    """A manifest of ``root`` as it is now, without copying (for in-place work in a git tree)."""
+    manifest = Manifest()
+    for rel, entry in walk(root):
+        st = entry.stat(follow_symlinks=False)
+        mode = stat.S_IMODE(st.st_mode)
+        if stat.S_ISDIR(st.st_mode):
+            manifest[rel] = Entry("dir", 0, st.st_mtime_ns, mode, None)
+        elif stat.S_ISLNK(st.st_mode):
+            manifest[rel] = Entry(
+                "symlink", st.st_size, st.st_mtime_ns, mode, digest_link(os.readlink(entry.path))
+            )
+        elif stat.S_ISREG(st.st_mode):
+            manifest[rel] = Entry("file", st.st_size, st.st_mtime_ns, mode, digest_file(entry.path))
+    return manifest
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a staging folder, even where the agent left read-only folders."""
+
+    def make_writable(func: object, target: str, _exc: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(target), 0o700)
+            os.chmod(target, 0o700)
+        with contextlib.suppress(OSError):
+            if os.path.isdir(target) and not os.path.islink(target):
+                os.rmdir(target)
+            else:
+                os.unlink(target)
+
+    if path.exists() or path.is_symlink():
+        shutil.rmtree(path, onerror=make_writable)
 
 
 def is_git_work_tree(folder: Path) -> bool:

@@ -1,0 +1,615 @@
+"""Session host benchmarks against the SPEC §13 targets, each compared side by side in one run.
+
+1. Output relay: an agent prints 200 MB (64 KiB blocks of 64-byte text lines) through the host
+   to one attached client, next to the same command under ``script`` (a bare pseudo-terminal).
+   Both start timing when the agent is told "go" on its input and stop at the last byte: the
+   last OUTPUT byte the client receives, or ``script`` exiting.
+2. Host memory: VmRSS of the host process sampled every 50 ms during every relay, and after the
+   relay in a run where the agent lingers before it exits.
+3. A stalled client (attached, never reads) next to the reading client: throughput compared
+   with run 1.
+4. Keystroke round trip: an attached client sends one byte at a time to a raw-mode echo agent
+   and waits for the echo in OUTPUT frames, interleaved with the same round trip on a bare
+   ``pty.openpty()`` running the same agent.
+5. ``ta run --detach -- <agent>`` (the real CLI as a subprocess) to the agent's first output,
+   next to the same agent started directly.
+
+    .venv/bin/python bench/bench_host.py            # full run (about two minutes)
+    .venv/bin/python bench/bench_host.py --quick    # smaller sizes, for a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import pty
+import select
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import common
+from common import log, median, percentile
+
+from ta_session.channels.client import HostClient, HostUnavailable
+from ta_session.cli.run_cmd import start_session
+from ta_session.host.launch import start_host
+from ta_session.host.wire import FrameKind
+from ta_session.store import Project
+from ta_session.store.hosts import process_start_time
+
+TARGET_RELAY_RATIO = 0.50  # host throughput / bare pty throughput, at least
+TARGET_RSS_BYTES = 60_000_000  # host VmRSS, below
+TARGET_STALLED_RATIO = 0.90  # with a stalled client / without, at least (cost under 10 %)
+TARGET_KEY_P99_NS = 10_000_000  # keystroke round trip p99 through the host, below
+
+MB = 1_000_000
+LINE = b"The quick brown fox jumps over the lazy dog; 0123456789 ABCDEFG.\n"  # 64 bytes
+SETTLE = 0.5  # seconds between starting an agent and telling it "go" (its start-up is done)
+RSS_INTERVAL = 0.05
+LINGER = 1.5  # seconds the agent of the memory run waits after its output, for "after" samples
+
+# The relay agent: waits for a line on stdin, prints TOTAL bytes of text, waits LINGER s, exits.
+RELAY_AGENT = f"""
+import os, sys, time
+total, linger = int(sys.argv[1]), float(sys.argv[2])
+sys.stdin.readline()
+block = memoryview({LINE!r} * 1024)
+left = total
+while left > 0:
+    chunk = block[: min(left, len(block))]
+    left -= len(chunk)
+    while chunk:
+        chunk = chunk[os.write(1, chunk):]
+time.sleep(linger)
+"""
+
+# The keystroke agent: raw mode, echoes whatever it reads; Ctrl-D ends it.
+ECHO_AGENT = """
+import os, tty
+tty.setraw(0)
+while True:
+    data = os.read(0, 1024)
+    if not data or b"\\x04" in data:
+        break
+    os.write(1, data)
+"""
+
+# The start-up agent: writes the time it started running to a file, then prints.
+STAMP_AGENT = """
+import os, sys, time
+now = time.time()
+with open(sys.argv[1] + ".tmp", "w") as handle:
+    handle.write(repr(now))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+print("started", flush=True)
+"""
+
+
+@dataclass
+class Check:
+    """One line of the summary table."""
+
+    bench: str
+    measurement: str
+    value: str
+    target: str = ""
+    passed: bool | None = None  # None: information only
+
+    @property
+    def result(self) -> str:
+        return "" if self.passed is None else ("PASS" if self.passed else "FAIL")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bench": self.bench,
+            "measurement": self.measurement,
+            "value": self.value,
+            "target": self.target or None,
+            "result": self.result or None,
+        }
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def python_agent(source: str, *args: str) -> list[str]:
+    return [sys.executable, "-c", source, *args]
+
+
+def rss_bytes(pid: int) -> int | None:
+    """VmRSS of a process, or None once it is gone (a zombie has none)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def fmt_mb(n: float) -> str:
+    return f"{n / MB:.1f} MB"
+
+
+def fmt_rate(bytes_per_s: float) -> str:
+    return f"{bytes_per_s / MB:.0f} MB/s"
+
+
+def fmt_ms(ns: float) -> str:
+    return f"{ns / 1e6:.2f} ms"
+
+
+class HostedAgent:
+    """A session in its own temporary project, its agent running under a real session host."""
+
+    def __init__(self, root: Path, argv: list[str], title: str):
+        root.mkdir(parents=True)
+        (root / ".ta").mkdir()
+        self.root = root
+        project = Project(root)
+        session = start_session(
+            project, title=title, objective="", agent_id="generic", command=argv,
+            channel_id="bench",
+        )  # fmt: skip
+        self.session_id = session.session_id
+        self.pid = start_host(project, str(session.session_id))
+        self.socket = project.hosts.socket_path(session.session_id)
+
+    def connect(self, channel_id: str) -> HostClient:
+        return HostClient.connect(self.socket, channel_id=channel_id, role="attach", size=(80, 24))
+
+    def alive(self) -> bool:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(self.pid, os.WNOHANG)[0] == self.pid:
+                return False  # reaped just now (the host is our child)
+        return process_start_time(self.pid) is not None
+
+    def wait_exit(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.alive():
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"session host {self.pid} did not exit within {timeout} s")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class ReadStats:
+    bytes: int = 0
+    last_ns: int = 0
+    bye: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def read_until_bye(client: HostClient, stats: ReadStats, timeout: float) -> None:
+    """Read OUTPUT frames as fast as they come, counting bytes, until the host says bye."""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            frames = client.read_frames(1.0)
+            now = time.perf_counter_ns()
+            for frame in frames:
+                if frame.kind is FrameKind.OUTPUT:
+                    stats.bytes += len(frame.payload)
+                    stats.last_ns = now
+                elif frame.kind is FrameKind.CONTROL and frame.json().get("type") == "bye":
+                    stats.bye = frame.json()
+                    return
+        stats.error = "timed out"
+    except HostUnavailable as exc:
+        stats.error = str(exc)
+
+
+# -- 1-3: output relay, memory, stalled client ----------------------------------------------
+
+
+@dataclass
+class RelayRun:
+    variant: str  # script | host | host+stalled | memory
+    seconds: float
+    payload: int
+    received: int | None = None
+    rss_max: int | None = None
+    rss_after: list[int] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.payload / self.seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "seconds": round(self.seconds, 4),
+            "payload_bytes": self.payload,
+            "received_bytes": self.received,
+            "mb_per_s": round(self.rate / MB, 1),
+            "rss_max_bytes": self.rss_max,
+            "rss_after_bytes": self.rss_after or None,
+        }
+
+
+def relay_script(total: int) -> RelayRun:
+    """The bare pseudo-terminal: ``script -qfc "<agent>" /dev/null > /dev/null``."""
+    command = shlex.join(python_agent(RELAY_AGENT, str(total), "0"))
+    proc = subprocess.Popen(
+        ["script", "-qfc", command, "/dev/null"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stderr is not None
+    time.sleep(SETTLE)
+    start = time.perf_counter_ns()
+    proc.stdin.write(b"go\n")
+    proc.stdin.flush()
+    code = proc.wait()
+    elapsed = time.perf_counter_ns() - start
+    proc.stdin.close()
+    err = proc.stderr.read().decode("utf-8", "replace").strip()
+    proc.stderr.close()
+    if code != 0:
+        raise RuntimeError(f"script exited {code}: {err}")
+    return RelayRun("script", elapsed / 1e9, total)
+
+
+def relay_host(workdir: Path, total: int, *, stalled: bool, linger: float = 0.0) -> RelayRun:
+    """The agent under a session host, one reading client (and perhaps a stalled one)."""
+    variant = "memory" if linger else ("host+stalled" if stalled else "host")
+    argv = python_agent(RELAY_AGENT, str(total), str(linger))
+    agent = HostedAgent(Path(tempfile.mkdtemp(dir=workdir)) / "project", argv, f"relay {variant}")
+    idle = agent.connect("bench:stalled") if stalled else None  # connects, then never reads
+    reader = agent.connect("bench:reader")
+    try:
+        samples: list[tuple[int, int]] = []  # (perf_counter_ns, rss)
+        stats = ReadStats()
+        thread = threading.Thread(target=read_until_bye, args=(reader, stats, 600.0))
+        thread.start()
+        time.sleep(SETTLE)
+        start = time.perf_counter_ns()
+        reader.send_input(b"go\r")
+        while thread.is_alive():
+            rss = rss_bytes(agent.pid)
+            if rss is not None:
+                samples.append((time.perf_counter_ns(), rss))
+            thread.join(RSS_INTERVAL)
+        if stats.error or stats.bye is None:
+            raise RuntimeError(f"relay through the host failed: {stats.error}")
+        expected = total + total // len(LINE)  # the pty turns every \n into \r\n
+        if stats.bytes < expected:
+            raise RuntimeError(f"the client got {stats.bytes} bytes, expected {expected}+")
+    finally:
+        if idle is not None:
+            idle.close()
+        reader.close()
+    agent.wait_exit()
+    agent.remove()
+    run = RelayRun(variant, (stats.last_ns - start) / 1e9, total, received=stats.bytes)
+    run.rss_max = max((rss for _, rss in samples), default=None)
+    # "After": while the agent lingers, once the last byte is 0.2 s old.
+    run.rss_after = [rss for t, rss in samples if t > stats.last_ns + 200_000_000]
+    return run
+
+
+def bench_relay(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any], list[Check]]:
+    total = args.mb * MB
+    runs: list[RelayRun] = []
+    for i in range(args.runs):
+        for variant in ("script", "host", "host+stalled"):
+            if variant == "script":
+                run = relay_script(total)
+            else:
+                run = relay_host(workdir, total, stalled=variant == "host+stalled")
+            runs.append(run)
+            log(f"  relay round {i + 1}/{args.runs} {variant:13} {fmt_rate(run.rate):>10}"
+                + (f"  host RSS max {fmt_mb(run.rss_max)}" if run.rss_max else ""))  # fmt: skip
+    memory = relay_host(workdir, total, stalled=True, linger=LINGER)
+    log(f"  memory run (stalled + reader, agent lingers {LINGER} s): RSS max "
+        f"{fmt_mb(memory.rss_max or 0)}, after {fmt_mb(max(memory.rss_after, default=0))}")
+
+    def rates(variant: str) -> list[float]:
+        return [r.rate for r in runs if r.variant == variant]
+
+    bare, host, stalled = median(rates("script")), median(rates("host")), median(rates("host+stalled"))
+    rss_max = max(r.rss_max or 0 for r in [*runs, memory])
+    rss_after = max(memory.rss_after, default=0)
+    relay_ratio, stalled_ratio = host / bare, stalled / host
+    result = {
+        "payload_bytes": total,
+        "runs": [r.to_dict() for r in runs],
+        "memory_run": memory.to_dict(),
+        "median_mb_per_s": {"script": bare / MB, "host": host / MB, "host+stalled": stalled / MB},
+        "ratio_host_vs_script": relay_ratio,
+        "ratio_stalled_vs_host": stalled_ratio,
+        "rss_max_bytes": rss_max,
+        "rss_after_bytes": rss_after,
+    }
+    size = f"{args.mb} MB"
+    checks = [
+        Check("relay", f"{size}, bare pty (script), median", fmt_rate(bare)),
+        Check("relay", f"{size}, host → 1 client, median", fmt_rate(host)),
+        Check("relay", "host / bare pty", f"{relay_ratio:.2f}", "≥ 0.50",
+              relay_ratio >= TARGET_RELAY_RATIO),
+        Check("memory", "host RSS, max during all relays", fmt_mb(rss_max), "< 60 MB",
+              rss_max < TARGET_RSS_BYTES),
+        Check("memory", "host RSS after the relay (stalled client kept)", fmt_mb(rss_after),
+              "< 60 MB", 0 < rss_after < TARGET_RSS_BYTES),
+        Check("stalled", f"{size}, host → 1 client + 1 stalled, median", fmt_rate(stalled)),
+        Check("stalled", "with stalled / without", f"{stalled_ratio:.2f}", "≥ 0.90",
+              stalled_ratio >= TARGET_STALLED_RATIO),
+    ]  # fmt: skip
+    return result, checks
+
+
+# -- 4: keystroke round trip -----------------------------------------------------------------
+
+
+class BarePty:
+    """The echo agent on a bare pseudo-terminal: write to the master, read the echo back."""
+
+    def __init__(self, argv: list[str]):
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True
+        )
+        os.close(slave)
+
+    def round_trip(self, byte: bytes, timeout: float = 5.0) -> int:
+        start = time.perf_counter_ns()
+        os.write(self.master, byte)
+        got = b""
+        while byte not in got:
+            ready, _, _ = select.select([self.master], [], [], timeout)
+            if not ready:
+                raise RuntimeError("no echo from the agent on the bare pty")
+            got += os.read(self.master, 1024)
+        return time.perf_counter_ns() - start
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self.master, b"\x04")
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+
+
+def host_round_trip(client: HostClient, byte: bytes, timeout: float = 5.0) -> int:
+    start = time.perf_counter_ns()
+    client.send_input(byte)
+    deadline = time.monotonic() + timeout
+    while True:
+        for frame in client.read_frames(max(0.0, deadline - time.monotonic())):
+            if frame.kind is FrameKind.OUTPUT and byte in frame.payload:
+                return time.perf_counter_ns() - start
+        if time.monotonic() > deadline:
+            raise RuntimeError("no echo from the agent through the host")
+
+
+def bench_keys(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any], list[Check]]:
+    argv = python_agent(ECHO_AGENT)
+    agent = HostedAgent(Path(tempfile.mkdtemp(dir=workdir)) / "project", argv, "keystrokes")
+    client = agent.connect("bench:keys")
+    bare = BarePty(argv)
+    host_ns: list[int] = []
+    bare_ns: list[int] = []
+    try:
+        time.sleep(SETTLE)
+        warmup = 20
+        for i in range(warmup + args.keys):
+            byte = bytes([0x61 + i % 26])  # a..z, one at a time
+            # Alternate which goes first, so neither always follows the other's wake-up.
+            pair = [("host", lambda b=byte: host_round_trip(client, b)),
+                    ("bare", lambda b=byte: bare.round_trip(b))]  # fmt: skip
+            for name, measure in pair if i % 2 else reversed(pair):
+                ns = measure()
+                if i >= warmup:
+                    (host_ns if name == "host" else bare_ns).append(ns)
+            time.sleep(args.key_gap)
+        client.send_input(b"\x04")
+    finally:
+        client.close()
+        bare.close()
+    agent.wait_exit()
+    agent.remove()
+
+    def stats(values: list[int]) -> dict[str, float]:
+        return {
+            "p50_ns": percentile(values, 50),
+            "p90_ns": percentile(values, 90),
+            "p99_ns": percentile(values, 99),
+            "max_ns": float(max(values)),
+            "n": len(values),
+        }
+
+    host, base = stats(host_ns), stats(bare_ns)
+    log(f"  keystrokes: host p50 {fmt_ms(host['p50_ns'])} p99 {fmt_ms(host['p99_ns'])}; "
+        f"bare pty p50 {fmt_ms(base['p50_ns'])} p99 {fmt_ms(base['p99_ns'])}")  # fmt: skip
+    result = {"host": host, "bare_pty": base, "gap_s": args.key_gap,
+              "host_samples_ns": host_ns, "bare_samples_ns": bare_ns}  # fmt: skip
+    n = len(host_ns)
+    checks = [
+        Check("keys", f"bare pty round trip p50 / p99 (n={n})",
+              f"{fmt_ms(base['p50_ns'])} / {fmt_ms(base['p99_ns'])}"),
+        Check("keys", f"host round trip p50 / p99 (n={n})",
+              f"{fmt_ms(host['p50_ns'])} / {fmt_ms(host['p99_ns'])}", "p99 < 10 ms",
+              host["p99_ns"] < TARGET_KEY_P99_NS),
+    ]  # fmt: skip
+    return result, checks
+
+
+# -- 5: ta run to the agent's first output ---------------------------------------------------
+
+
+def wait_for_file(path: Path, timeout: float = 30.0) -> float:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the agent did not write {path}")
+        time.sleep(0.002)
+    return float(path.read_text())
+
+
+def bench_start(
+    workdir: Path, args: argparse.Namespace, ta: str
+) -> tuple[dict[str, Any], list[Check]]:
+    root = Path(tempfile.mkdtemp(dir=workdir))
+    project = root / "project"
+    (project / ".ta").mkdir(parents=True)
+    stamps = root / "stamps"  # outside the project, so staging copies stay empty
+    stamps.mkdir()
+    first_output: list[float] = []
+    cli_wall: list[float] = []
+    direct: list[float] = []
+    for i in range(args.starts):
+        stamp = stamps / f"direct-{i}"
+        start = time.time()
+        subprocess.run(python_agent(STAMP_AGENT, str(stamp)), stdout=subprocess.DEVNULL,
+                       check=True)  # fmt: skip
+        direct.append(wait_for_file(stamp) - start)
+
+        stamp = stamps / f"run-{i}"
+        cmd = [ta, "--project", str(project), "run", "--detach", f"start {i}", "--",
+               *python_agent(STAMP_AGENT, str(stamp))]  # fmt: skip
+        start = time.time()
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        cli_wall.append(time.time() - start)
+        if proc.returncode != 0:
+            raise RuntimeError(f"ta run failed: {proc.stderr.decode('utf-8', 'replace')}")
+        first_output.append(wait_for_file(stamp) - start)
+        session_id = proc.stdout.decode().strip()
+        record = project / ".ta" / "run" / f"{session_id}.json"
+        deadline = time.monotonic() + 30
+        while record.exists() and time.monotonic() < deadline:  # the host has finished
+            time.sleep(0.01)
+    result = {
+        "ta_run_to_first_output_s": first_output,
+        "ta_run_cli_wall_s": cli_wall,
+        "agent_direct_s": direct,
+        "median_ta_run_to_first_output_s": median(first_output),
+        "median_ta_run_cli_wall_s": median(cli_wall),
+        "median_agent_direct_s": median(direct),
+    }
+    log(f"  ta run → first output {median(first_output) * 1e3:.0f} ms "
+        f"(agent alone {median(direct) * 1e3:.0f} ms)")  # fmt: skip
+    n = len(first_output)
+    checks = [
+        Check("start", f"ta run --detach → agent's first output, median of {n}",
+              f"{median(first_output) * 1e3:.0f} ms"),
+        Check("start", "ta run --detach, CLI wall time", f"{median(cli_wall) * 1e3:.0f} ms"),
+        Check("start", "same agent started directly → first output",
+              f"{median(direct) * 1e3:.0f} ms"),
+    ]  # fmt: skip
+    return result, checks
+
+
+# -- main ------------------------------------------------------------------------------------
+
+BENCHES = ("relay", "keys", "start")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Session host benchmarks (SPEC §13): output relay, memory, stalled client, "
+        "keystroke round trip, start-up."
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller run for a smoke test (targets are then only indicative)",
+    )
+    parser.add_argument(
+        "--only", nargs="+", choices=BENCHES, default=list(BENCHES), help="run only these"
+    )
+    parser.add_argument("--mb", type=int, help="MB (10^6 bytes) the relay agent prints (200; 20)")
+    parser.add_argument("--runs", type=int, help="relay runs per variant, interleaved (5; 3)")
+    parser.add_argument("--keys", type=int, help="keystroke samples per side (1000; 200)")
+    parser.add_argument(
+        "--key-gap", type=float, default=0.002, help="seconds between keystrokes (0.002)"
+    )
+    parser.add_argument("--starts", type=int, help="ta run samples (7; 3)")
+    parser.add_argument("--ta", help="the ta executable (default: beside this Python)")
+    parser.add_argument(
+        "--workdir", type=Path, help="where to create the test projects (default: a temp folder)"
+    )
+    parser.add_argument("--name", default="host", help="results file: bench/results/NAME.json")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if any target fails")
+    args = parser.parse_args(argv)
+    defaults = {"mb": (200, 20), "runs": (5, 3), "keys": (1000, 200), "starts": (7, 3)}
+    for key, (full, quick) in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, quick if args.quick else full)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    ta = args.ta or str(Path(sys.executable).parent / "ta")
+    if "start" in args.only and not Path(ta).exists() and shutil.which(ta) is None:
+        raise SystemExit(f"cannot find the ta executable {ta!r} (use --ta)")
+    if "relay" in args.only and shutil.which("script") is None:
+        raise SystemExit("the relay baseline needs `script` (util-linux)")
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="ta-bench-host-", dir=args.workdir))
+    log(f"bench_host: working in {workdir}" + (" (quick)" if args.quick else ""))
+
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "machine": common.machine_info(),
+        "source": common.source_info(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+    checks: list[Check] = []
+    try:
+        if "relay" in args.only:
+            results["relay"], found = bench_relay(workdir, args)
+            checks += found
+        if "keys" in args.only:
+            results["keys"], found = bench_keys(workdir, args)
+            checks += found
+        if "start" in args.only:
+            results["start"], found = bench_start(workdir, args, ta)
+            checks += found
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    results["duration_s"] = round(time.monotonic() - started, 1)
+    results["checks"] = [c.to_dict() for c in checks]
+
+    m = results["machine"]
+    src = results["source"]
+    dirty = " + uncommitted src changes" if src["src_changed"] else ""
+    print(f"\nSession host benchmarks — {m['date']}, nproc {m['nproc']}, Python {m['python']}, "
+          f"commit {src['commit']}{dirty}"
+          + (" (quick run: sizes reduced)" if args.quick else ""))  # fmt: skip
+    print("Medians; ratios are of medians taken side by side in this run.\n")
+    common.print_table(
+        ["BENCH", "MEASUREMENT", "VALUE", "TARGET", "RESULT"],
+        [[c.bench, c.measurement, c.value, c.target, c.result] for c in checks],
+    )
+    path = common.write_results(args.name, results)
+    failed = [c for c in checks if c.passed is False]
+    print(f"\n{len(failed)} target(s) missed; took {results['duration_s']} s; results in {path}")
+    return 1 if failed and args.strict else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,261 @@
+"""Drafts (SPEC §2.3, §7): the changes an agent made, one artifact per changed path, each with
+its own disposition. Pure data and rules; building and applying live in ``ta_session.workspace``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from ta_session.model.errors import RecordFormatError
+from ta_session.model.ids import new_uuid, parse_uuid
+from ta_session.model.timestamps import Timestamp
+
+URI_PREFIX = "fs://workspace/"
+
+
+class DraftStatus(StrEnum):
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"
+    DENIED = "denied"
+    APPLIED = "applied"
+    SUPERSEDED = "superseded"
+
+
+class ChangeType(StrEnum):
+    ADD = "add"
+    MODIFY = "modify"
+    DELETE = "delete"
+
+
+class Disposition(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DISCUSS = "discuss"
+
+
+def uri_for(path: str) -> str:
+    return URI_PREFIX + path
+
+
+def path_of(uri: str) -> str:
+    """The relative path in an ``fs://workspace/…`` URI (not yet checked for safety)."""
+    if not uri.startswith(URI_PREFIX):
+        raise RecordFormatError(f"not a workspace URI: {uri!r} (expected {URI_PREFIX}<path>)")
+    return uri[len(URI_PREFIX) :]
+
+
+@dataclass(slots=True)
+class Artifact:
+    resource_uri: str
+    change_type: ChangeType
+    kind: str = "file"  # file | symlink
+    base_hash: str | None = None
+    new_hash: str | None = None
+    base_size: int | None = None
+    new_size: int | None = None
+    base_mode: int | None = None
+    new_mode: int | None = None
+    link_target: str | None = None  # for symlinks: where the new link points
+    binary: bool = False
+    diff: str | None = None  # unified diff for text; None for binary files and mode-only changes
+    disposition: Disposition = Disposition.PENDING
+    reason: str | None = None  # why it was rejected
+    comment: str | None = None  # the discussion comment
+    decided_by: str | None = None
+    decided_channel: str | None = None
+    decided_at: Timestamp | None = None
+
+    @property
+    def path(self) -> str:
+        return path_of(self.resource_uri)
+
+    def describe(self) -> str:
+        """One line: what changed."""
+        what = {"add": "added", "modify": "modified", "delete": "deleted"}[self.change_type]
+        extra = []
+        if self.kind == "symlink":
+            extra.append(f"symlink → {self.link_target}" if self.link_target else "symlink")
+        if self.binary:
+            extra.append(f"binary, {self.base_size or 0} → {self.new_size or 0} bytes")
+        if (
+            self.base_mode is not None
+            and self.new_mode is not None
+            and self.base_mode != self.new_mode
+        ):
+            extra.append(f"mode {self.base_mode:o} → {self.new_mode:o}")
+        return f"{what:8} {self.path}" + (f"  ({'; '.join(extra)})" if extra else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "resource_uri": self.resource_uri,
+            "change_type": self.change_type.value,
+            "kind": self.kind,
+            "base_hash": self.base_hash,
+            "new_hash": self.new_hash,
+            "base_size": self.base_size,
+            "new_size": self.new_size,
+            "base_mode": _mode_text(self.base_mode),
+            "new_mode": _mode_text(self.new_mode),
+            "link_target": self.link_target,
+            "binary": self.binary,
+            "diff": self.diff,
+            "disposition": self.disposition.value,
+            "reason": self.reason,
+            "comment": self.comment,
+            "decided_by": self.decided_by,
+            "decided_channel": self.decided_channel,
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Artifact:
+        if not isinstance(data, dict):
+            raise RecordFormatError("an artifact is not a JSON object")
+        try:
+            uri = data["resource_uri"]
+            if not isinstance(uri, str):
+                raise RecordFormatError("resource_uri must be a string")
+            path_of(uri)
+            return cls(
+                resource_uri=uri,
+                change_type=ChangeType(data["change_type"]),
+                kind=str(data.get("kind") or "file"),
+                base_hash=data.get("base_hash"),
+                new_hash=data.get("new_hash"),
+                base_size=data.get("base_size"),
+                new_size=data.get("new_size"),
+                base_mode=_parse_mode(data.get("base_mode")),
+                new_mode=_parse_mode(data.get("new_mode")),
+                link_target=data.get("link_target"),
+                binary=bool(data.get("binary", False)),
+                diff=data.get("diff"),
+                disposition=Disposition(data.get("disposition", "pending")),
+                reason=data.get("reason"),
+                comment=data.get("comment"),
+                decided_by=data.get("decided_by"),
+                decided_channel=data.get("decided_channel"),
+                decided_at=Timestamp.parse(data["decided_at"]) if data.get("decided_at") else None,
+            )
+        except KeyError as exc:
+            raise RecordFormatError(f"an artifact lacks the field {exc.args[0]!r}") from None
+        except (ValueError, TypeError) as exc:
+            raise RecordFormatError(f"a bad artifact: {exc}") from None
+
+
+def _mode_text(mode: int | None) -> str | None:
+    return None if mode is None else f"{mode:04o}"
+
+
+def _parse_mode(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    return int(str(value), 8)
+
+
+@dataclass(slots=True)
+class Draft:
+    draft_id: UUID
+    goal_id: UUID
+    session_id: UUID | None
+    summary: str
+    status: DraftStatus
+    created_at: Timestamp
+    updated_at: Timestamp
+    artifacts: list[Artifact] = field(default_factory=list)
+    applied_at: Timestamp | None = None
+
+    @classmethod
+    def new(
+        cls, goal_id: UUID, session_id: UUID | None, summary: str, artifacts: list[Artifact]
+    ) -> Draft:
+        now = Timestamp.now()
+        status = DraftStatus.PENDING_REVIEW
+        return cls(new_uuid(), goal_id, session_id, summary, status, now, now, artifacts)
+
+    @property
+    def short_id(self) -> str:
+        return str(self.draft_id)[:8]
+
+    def artifact(self, uri_or_path: str) -> Artifact:
+        for artifact in self.artifacts:
+            if uri_or_path in (artifact.resource_uri, artifact.path):
+                return artifact
+        known = ", ".join(a.resource_uri for a in self.artifacts) or "none"
+        raise RecordFormatError(
+            f"draft {self.short_id} has no artifact {uri_or_path!r} (artifacts: {known})"
+        )
+
+    def is_open(self) -> bool:
+        """Still reviewable: not applied and not superseded."""
+        return self.status in (
+            DraftStatus.PENDING_REVIEW,
+            DraftStatus.APPROVED,
+            DraftStatus.DENIED,
+        )
+
+    def settle_status(self) -> None:
+        """Derive the draft's status from its artifacts' dispositions."""
+        if not self.is_open():
+            return
+        dispositions = {a.disposition for a in self.artifacts}
+        if Disposition.PENDING in dispositions or Disposition.DISCUSS in dispositions:
+            self.status = DraftStatus.PENDING_REVIEW
+        elif Disposition.APPROVED in dispositions:
+            self.status = DraftStatus.APPROVED
+        else:
+            self.status = DraftStatus.DENIED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "draft_id": str(self.draft_id),
+            "goal_id": str(self.goal_id),
+            "session_id": str(self.session_id) if self.session_id else None,
+            "summary": self.summary,
+            "status": self.status.value,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "artifacts": [a.to_dict() for a in self.artifacts],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Draft:
+        if not isinstance(data, dict):
+            raise RecordFormatError("not a JSON object")
+        try:
+            artifacts = data.get("artifacts") or []
+            if not isinstance(artifacts, list):
+                raise RecordFormatError("'artifacts' must be a list")
+            return cls(
+                draft_id=parse_uuid(data["draft_id"]),
+                goal_id=parse_uuid(data["goal_id"]),
+                session_id=parse_uuid(data["session_id"]) if data.get("session_id") else None,
+                summary=str(data.get("summary", "")),
+                status=DraftStatus(data["status"]),
+                created_at=Timestamp.parse(data["created_at"]),
+                updated_at=Timestamp.parse(data["updated_at"]),
+                artifacts=[Artifact.from_dict(a) for a in artifacts],
+                applied_at=Timestamp.parse(data["applied_at"]) if data.get("applied_at") else None,
+            )
+        except KeyError as exc:
+            raise RecordFormatError(f"missing required field {exc.args[0]!r}") from None
+        except ValueError as exc:
+            raise RecordFormatError(str(exc)) from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Draft:
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RecordFormatError(f"not valid JSON: {exc}") from None
+        return cls.from_dict(data)
