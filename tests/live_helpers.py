@@ -179,7 +179,7 @@ class Tmux:
 
     def start(self, command: str | None = None) -> Tmux:
         """Start the server with a shell (``$ `` prompt) or with ``command`` in its window."""
-        shell = command or "exec bash --norc --noprofile -i"
+        shell = command or "PS1='$ ' exec bash --norc --noprofile -i"
         self._tmux(
             "new-session", "-d", "-s", "main", "-x", str(WIDTH), "-y", str(HEIGHT),
             "-c", str(self.cwd), shell,

@@ -36,6 +36,7 @@ _HANDLERS = {
     ("draft", "reject"): "draft_cmds:cmd_reject",
     ("draft", "discuss"): "draft_cmds:cmd_discuss",
     ("draft", "apply"): "draft_cmds:cmd_apply",
+    ("session", "complete"): "session_cmds:cmd_complete",
     ("session", "approve"): "session_cmds:cmd_approve",
     ("session", "reject"): "session_cmds:cmd_reject",
     ("goal", "list"): "goal_cmds:cmd_list",
@@ -105,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--artifact", action="append", metavar="URI", help="repeatable")
         if name == "reject":
             p.add_argument("--reason", metavar="R", required=True, help="why")
+    p = s.add_parser("complete", help="report the goal complete (for agents)", parents=[common])
+    p.add_argument("session", nargs="?", metavar="ID", help="default: $TA_SESSION_ID")
     p = s.add_parser("logs", help="print the agent's output as text", parents=[common])
     p.add_argument("session", metavar="ID", help="session id or unique prefix")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new output")

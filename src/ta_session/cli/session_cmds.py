@@ -21,12 +21,13 @@ from ta_session.model import (
     InteractiveSessionState,
     Message,
     Pause,
+    RecordFormatError,
     Resume,
     SessionChannelError,
     Timestamp,
     format_elapsed,
 )
-from ta_session.store import Project, SessionSummary
+from ta_session.store import Project, SessionSummary, StoreError
 from ta_session.store.hosts import HostStatus
 
 _STATE_COLOUR = {"active": "32", "paused": "33", "completed": "36", "aborted": "31"}
@@ -169,12 +170,32 @@ def _finish(
         print(f"Session {short} {verb} ({session.state.value} → {final}).")
         return 0
     # No live host: the record is ours to change (the session is lost or was never hosted).
+    if target is InteractiveSessionState.COMPLETED and not getattr(args, "no_draft", True):
+        _draft_before_close(project, sid, session.goal_id)
     try:
         change = project.change_state(sid, target, channel_id=cli_channel_id(), note=note)
     except SessionChannelError as exc:
         raise CommandError(f"Session {short}: {exc}") from None
     print(f"Session {short} {verb} ({change.previous.value} → {change.session.state.value}).")
     return 0
+
+
+def _draft_before_close(project: Project, sid: UUID, goal_id: UUID) -> None:
+    """Closing builds the draft (SPEC §4.3); a missing workspace is reported, not fatal."""
+    from ta_session.workspace.drafts import WorkspaceMissing
+    from ta_session.workspace.review import build_draft
+
+    try:
+        draft = build_draft(project, goal_id, session_id=sid, channel_id=cli_channel_id())
+    except (WorkspaceMissing, StoreError, RecordFormatError) as exc:
+        print(f"No draft: {exc}.")
+        return
+    if draft is None:
+        print("No changes in the workspace: no draft.")
+    else:
+        print(
+            f"Draft {draft.short_id} built: {draft.summary}. Review: ta draft view {draft.short_id}"
+        )
 
 
 def _wait_until_finished(project: Project, sid: UUID, timeout: float = 15.0) -> str:
@@ -393,3 +414,18 @@ def cmd_reject(args: argparse.Namespace) -> int:
     from ta_session.model.draft import Disposition
 
     return _session_decision(args, Disposition.REJECTED, args.reason)
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    """For agents: report that the goal is done (``auto_exit_on: goal_complete`` then closes)."""
+    args.session = args.session or os.environ.get("TA_SESSION_ID")
+    if not args.session:
+        raise CommandError(
+            "give the session id (inside a session, TA_SESSION_ID supplies it)", code=2
+        )
+    project, sid, _ = _alive_session(args)
+    reply = ask_host(project, sid, {"type": "goal_complete"})
+    if reply is None:
+        raise _no_host(sid)
+    print(f"Session {str(sid)[:8]}: goal complete ({reply.get('detail')}).")
+    return 0

@@ -68,6 +68,7 @@ def build_plan(
         allow_human_input=interactive.allow_human_input,
         idle_after=config.idle_after,
         idle_timeout=interactive.idle_timeout_seconds(),
+        exit_on_goal_complete=interactive.exits_on_goal_complete,
         prompt_patterns=list(config.prompt_regexes()),
         missing_hint=missing,
     )

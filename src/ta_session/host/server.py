@@ -85,6 +85,7 @@ class LaunchPlan:
     allow_human_input: bool = True
     idle_after: float = 2.0
     idle_timeout: float | None = None
+    exit_on_goal_complete: bool = False
     prompt_patterns: list[re.Pattern[str]] = field(default_factory=list)
     missing_hint: str | None = None
 
@@ -559,6 +560,9 @@ class SessionHost:
         if message.get("type") == "status":
             self._reply(client, True, **self._welcome(), clients=self._channel_list())
             return
+        if message.get("type") == "goal_complete":
+            self._reply(client, True, detail=self._goal_complete(client.channel_id))
+            return
         if "input_type" not in message:
             raise ProtocolError("expected a HumanInput (input_type) or a status request")
         try:
@@ -608,6 +612,16 @@ class SessionHost:
         self._log("human", text, channel_id=channel_id, audit="input_injected")
         self.emit(StatusUpdate(f"Guidance from {channel_id}: {text}"))
         return "sent"
+
+    def _goal_complete(self, channel_id: str) -> str:
+        """The agent says it is done; with ``auto_exit_on: goal_complete`` the session closes."""
+        self._log("ta-system", "Agent reported the goal complete", channel_id=channel_id,
+                  audit="goal_complete_reported")  # fmt: skip
+        self.emit(GoalComplete(self.goal_id))
+        if self.plan.exit_on_goal_complete and self.state in (ACTIVE, PAUSED):
+            self._close(channel_id, True)
+            return "closing"
+        return "noted"
 
     def _abort(self, channel_id: str, reason: str | None) -> str:
         if self.state not in (ACTIVE, PAUSED):
