@@ -46,10 +46,16 @@ Runner = Callable[..., subprocess.CompletedProcess[str]]
 def ta(project: Path) -> Runner:
     """Run the real ``ta`` command (``python -m ta_session``) in ``project``."""
 
-    def run(*args: str, cwd: Path | None = None, input: str | None = None,
-            env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str,
+        cwd: Path | None = None,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-        full_env.pop("TA_PROJECT_ROOT", None) if env is None or "TA_PROJECT_ROOT" not in env else None
+        if env is None or "TA_PROJECT_ROOT" not in env:
+            full_env.pop("TA_PROJECT_ROOT", None)  # the project is `cwd`, not the caller's
         return subprocess.run(
             [sys.executable, "-m", "ta_session", *args],
             cwd=cwd or project, input=input, env=full_env, capture_output=True,
