@@ -286,6 +286,17 @@ class Live:
     def json(self, *args: str) -> Any:
         return json.loads(self.ok(*args))
 
+    def ta_bytes(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[bytes]:
+        """Like ``ta`` but the output is kept as bytes (no newline translation)."""
+        return subprocess.run(
+            [PYTHON, "-m", "ta_session", *args],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
     def ta_command(self) -> str:
         """How to run ``ta`` from a shell in a tmux pane."""
         return f"{shlex.quote(PYTHON)} -m ta_session"
@@ -299,6 +310,12 @@ class Live:
         sid = self.ok(*args).strip()
         uuid.UUID(sid)
         return sid
+
+    def only_session(self) -> str:
+        """The id of the one session of the project (waiting until there is one)."""
+        ids = wait_for(self.session_ids, what="a session to be created")
+        assert len(ids) == 1, ids
+        return next(iter(ids))
 
     def write_agent(self, name: str, yaml_text: str) -> Path:
         path = self.ta_dir / "agents" / f"{name}.yaml"
