@@ -8,7 +8,8 @@ Nothing sleeps blindly: ``wait_for`` polls a condition until a deadline. Every f
 up after itself: tmux servers are killed, live sessions are aborted, and any process that still
 belongs to the test's project afterwards is killed and reported as a leak.
 
-Test modules import the fixtures they use (``from live_helpers import live, tmux``).
+Test modules import the fixture (``from live_helpers import live_fixture``); tests then ask for
+it as ``live``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -448,13 +451,23 @@ class Live:
         return leaked
 
 
-@pytest.fixture
-def live(project: Path, tmp_path: Path) -> Iterator[Live]:
+@pytest.fixture(name="live")
+def live_fixture(tmp_path: Path) -> Iterator[Live]:
     """A project for live sessions; at teardown every session it started is ended and no
-    process of it may be left running."""
-    env = Live(project, tmp_path)
-    yield env
-    leaked = env.cleanup()
+    process of it may be left running.
+
+    The project lives in a short folder under /tmp rather than in ``tmp_path``: a Unix socket
+    path holds at most 107 bytes, and one test (``test_session_works_in_a_deep_project_folder``)
+    checks long paths on purpose; the others should not all depend on that.
+    """
+    root = Path(tempfile.mkdtemp(prefix="ta-live-", dir="/tmp")) / "proj"
+    (root / ".ta").mkdir(parents=True)
+    env = Live(root, tmp_path)
+    try:
+        yield env
+    finally:
+        leaked = env.cleanup()
+        shutil.rmtree(root.parent, ignore_errors=True)
     assert not leaked, "processes left running after the test:\n" + "\n".join(leaked)
 
 

@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import pytest
+
 from live_helpers import (
     HEIGHT,
     PYTHON,
@@ -19,7 +20,7 @@ from live_helpers import (
     agent,
     children,
     is_running,
-    live,  # noqa: F401  (fixture)
+    live_fixture,  # noqa: F401  (the `live` fixture)
     ns,
     wait_for,
 )

@@ -18,6 +18,7 @@ from ta_session.host.wire import (
     encode,
     encode_json,
     encode_resize,
+    unix_address,
 )
 from ta_session.model import HumanInput
 
@@ -51,7 +52,8 @@ class HostClient:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
         try:
-            sock.connect(str(socket_path))
+            with unix_address(socket_path) as address:
+                sock.connect(address)
         except OSError as exc:
             sock.close()
             raise HostUnavailable(f"cannot reach the session host: {exc.strerror or exc}") from exc

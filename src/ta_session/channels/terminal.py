@@ -24,7 +24,6 @@ from ta_session.host.wire import FrameKind
 from ta_session.model import RecordFormatError, SessionEvent
 
 DEFAULT_DETACH_KEY = b"\x1c"  # Ctrl-\
-_STATUS_SHOWN: set[bool] = set()  # whether a notice is on the bottom line (cleared on exit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,19 +110,25 @@ def attach(
 ) -> AttachResult:
     """Run the attach loop until detach, the session's end, or a signal."""
     saved = termios.tcgetattr(stdin_fd)
+    status = _StatusLine(stdout_fd)
     try:
         with _Signals() as signals:
             tty.setraw(stdin_fd, termios.TCSANOW)
-            return _loop(client, signals, detach_key, stdin_fd, stdout_fd)
+            return _loop(client, signals, detach_key, stdin_fd, stdout_fd, status)
     finally:
         with contextlib.suppress(OSError):
-            _clear_status_line(stdout_fd)
+            status.clear()
         with contextlib.suppress(termios.error, OSError):
             termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
 
 
 def _loop(
-    client: HostClient, signals: _Signals, detach_key: bytes, stdin_fd: int, stdout_fd: int
+    client: HostClient,
+    signals: _Signals,
+    detach_key: bytes,
+    stdin_fd: int,
+    stdout_fd: int,
+    status: _StatusLine,
 ) -> AttachResult:
     watch = [stdin_fd, client.fileno(), signals.read_fd]
     seen: dict[str, str] = {}
@@ -164,12 +169,12 @@ def _loop(
                     message = frame.json()
                     if message.get("event_type") == "draft_ready":
                         seen["draft_id"] = str(message.get("draft_id"))
-                    result = _on_control(message, stdout_fd)
+                    result = _on_control(message, status)
                     if result is not None:
                         return replace(result, draft_id=seen.get("draft_id"))
 
 
-def _on_control(message: dict[str, Any], stdout_fd: int) -> AttachResult | None:
+def _on_control(message: dict[str, Any], status: _StatusLine) -> AttachResult | None:
     kind = message.get("type")
     if kind == "bye":
         return AttachResult(
@@ -185,23 +190,28 @@ def _on_control(message: dict[str, Any], stdout_fd: int) -> AttachResult | None:
             event = SessionEvent.from_dict(message)
         except RecordFormatError:
             return None
-        _status_line(str(event), stdout_fd)
+        status.show(str(event))
     return None
 
 
-def _status_line(text: str, stdout_fd: int) -> None:
-    """Show a notice on the bottom line without moving the agent's cursor."""
-    cols, rows = terminal_size(stdout_fd)
-    shown = " ".join(text.split())[: max(10, cols - 8)]
-    _STATUS_SHOWN.add(True)
-    _write_all(stdout_fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b[7m ta: {shown} \x1b[0m\x1b8".encode())
+class _StatusLine:
+    """Notices on the bottom line, drawn without moving the agent's cursor; cleared on exit."""
 
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.shown = False
 
-def _clear_status_line(stdout_fd: int) -> None:
-    if _STATUS_SHOWN:
-        _, rows = terminal_size(stdout_fd)
-        _write_all(stdout_fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b8".encode())
-        _STATUS_SHOWN.clear()
+    def show(self, text: str) -> None:
+        cols, rows = terminal_size(self.fd)
+        shown = " ".join(text.split())[: max(10, cols - 8)]
+        _write_all(self.fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b[7m ta: {shown} \x1b[0m\x1b8".encode())
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            _, rows = terminal_size(self.fd)
+            _write_all(self.fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b8".encode())
+            self.shown = False
 
 
 def stdin_is_terminal() -> bool:

@@ -198,14 +198,25 @@ def record_decision(
         raise CommandError(str(exc)) from None
 
 
-def _decide_cmd(args: argparse.Namespace, disposition: Disposition, text: str | None) -> int:
-    project = open_project(args)
-    draft = project.drafts.load(resolve_draft(project, args.draft))
-    draft = record_decision(project, draft, disposition, list(args.artifact or []), text)
-    what = ", ".join(args.artifact) if args.artifact else "all artifacts"
+def decide_and_report(
+    project: Project,
+    draft_id: UUID,
+    disposition: Disposition,
+    artifacts: list[str] | None,
+    text: str | None,
+) -> int:
+    draft = project.drafts.load(draft_id)
+    draft = record_decision(project, draft, disposition, list(artifacts or []), text)
+    what = ", ".join(artifacts) if artifacts else "all artifacts"
     print(f"{disposition.value.capitalize()}: {what} in draft {draft.short_id} "
           f"(draft is {draft.status.value}).")  # fmt: skip
     return 0
+
+
+def _decide_cmd(args: argparse.Namespace, disposition: Disposition, text: str | None) -> int:
+    project = open_project(args)
+    draft_id = resolve_draft(project, args.draft)
+    return decide_and_report(project, draft_id, disposition, args.artifact, text)
 
 
 def cmd_approve(args: argparse.Namespace) -> int:

@@ -385,7 +385,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _session_decision(args: argparse.Namespace, disposition: Any, text: str | None) -> int:
-    from ta_session.cli.draft_cmds import record_decision, resolve_draft
+    from ta_session.cli.draft_cmds import decide_and_report, resolve_draft
 
     project = open_project(args)
     sid = resolve_session(project, args.session)
@@ -396,12 +396,7 @@ def _session_decision(args: argparse.Namespace, disposition: Any, text: str | No
         draft_id = session.draft_ids[-1]
     else:
         raise CommandError(f"Session {str(sid)[:8]} has no drafts yet.")
-    draft = project.drafts.load(draft_id)
-    draft = record_decision(project, draft, disposition, list(args.artifact or []), text)
-    what = ", ".join(args.artifact) if args.artifact else "all artifacts"
-    print(f"{disposition.value.capitalize()}: {what} in draft {draft.short_id} "
-          f"(draft is {draft.status.value}).")  # fmt: skip
-    return 0
+    return decide_and_report(project, draft_id, disposition, args.artifact, text)
 
 
 def cmd_approve(args: argparse.Namespace) -> int:

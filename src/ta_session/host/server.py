@@ -35,6 +35,7 @@ from ta_session.host.wire import (
     ProtocolError,
     encode_json,
     encode_output,
+    unix_address,
 )
 from ta_session.model import (
     Abort,
@@ -216,7 +217,8 @@ class SessionHost:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)  # the socket is born 0600: no window where others could connect
         try:
-            listener.bind(str(path))
+            with unix_address(path) as address:
+                listener.bind(address)
         finally:
             os.umask(old)
         os.chmod(path, 0o600)

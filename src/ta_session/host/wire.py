@@ -15,10 +15,14 @@ connection, and nothing else is affected.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
 
 PROTOCOL_VERSION = 1
@@ -26,6 +30,25 @@ MAX_PAYLOAD = 1 << 20  # 1 MiB
 _HEADER = struct.Struct(">BI")
 HEADER_SIZE = _HEADER.size
 _SIZE = struct.Struct(">HH")
+
+
+# A Unix socket address holds at most 107 bytes; a project in a deep folder has longer paths.
+_SUN_PATH_MAX = 107
+
+
+@contextlib.contextmanager
+def unix_address(path: str | Path) -> Iterator[str]:
+    """An address for ``bind``/``connect`` that reaches the socket at ``path`` however long it
+    is: a long path goes through a descriptor on its folder (``/proc/self/fd/N/name``)."""
+    if len(os.fsencode(path)) <= _SUN_PATH_MAX:
+        yield str(path)
+        return
+    path = Path(path)
+    fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{fd}/{path.name}"
+    finally:
+        os.close(fd)
 
 
 class FrameKind(IntEnum):

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from ta_session.model.errors import RecordFormatError
+from ta_session.model.errors import RecordFormatError, loads_json
 from ta_session.model.ids import new_uuid, parse_uuid
 from ta_session.model.timestamps import Timestamp
 
@@ -254,8 +254,4 @@ class Draft:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Draft:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RecordFormatError(f"not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(loads_json(text))

@@ -10,3 +10,13 @@ class SessionChannelError(Exception):
 
 class RecordFormatError(ValueError):
     """A stored record could not be understood; the message says why."""
+
+
+def loads_json(text: str | bytes) -> object:
+    """``json.loads`` whose failure is a ``RecordFormatError`` saying what was wrong."""
+    import json
+
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RecordFormatError(f"not valid JSON: {exc}") from None

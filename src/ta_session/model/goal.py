@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from ta_session.model.errors import RecordFormatError
+from ta_session.model.errors import RecordFormatError, loads_json
 from ta_session.model.ids import new_uuid, parse_uuid
 from ta_session.model.timestamps import Timestamp
 
@@ -135,8 +135,4 @@ class Goal:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Goal:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RecordFormatError(f"not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(loads_json(text))

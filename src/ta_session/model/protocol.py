@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from uuid import UUID
 
-from ta_session.model.errors import RecordFormatError
+from ta_session.model.errors import RecordFormatError, loads_json
 from ta_session.model.ids import parse_uuid
 
 
@@ -123,7 +123,7 @@ class SessionEvent(_Tagged):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SessionEvent:
-        return cls.from_dict(_loads(text))
+        return cls.from_dict(loads_json(text))
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ class HumanInput(_Tagged):
 
     @classmethod
     def from_json(cls, text: str | bytes) -> HumanInput:
-        return cls.from_dict(_loads(text))
+        return cls.from_dict(loads_json(text))
 
 
 @dataclass(frozen=True)
@@ -306,13 +306,6 @@ class Close(HumanInput, tag="close"):
 
     def __str__(self) -> str:
         return "Close session" if self.build_draft else "Close session without a draft"
-
-
-def _loads(text: str | bytes) -> Any:
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RecordFormatError(f"not valid JSON: {exc}") from None
 
 
 # -- the channel contract -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from ta_session.model.errors import RecordFormatError, SessionChannelError
+from ta_session.model.errors import RecordFormatError, SessionChannelError, loads_json
 from ta_session.model.ids import new_uuid, parse_uuid
 from ta_session.model.timestamps import Timestamp
 
@@ -245,11 +245,7 @@ class InteractiveSession:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> InteractiveSession:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RecordFormatError(f"not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(loads_json(text))
 
 
 def _as_list(value: Any, name: str) -> list[Any]:
