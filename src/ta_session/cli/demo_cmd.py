@@ -50,23 +50,6 @@ def make_demo_project(root: Path, pause: float) -> Project:
     return Project(root)
 
 
-def changed_files(source: Path, staging: Path) -> list[tuple[str, str]]:
-    """(status, path) for files the agent added, modified or deleted in its workspace."""
-
-    def files(base: Path) -> dict[str, bytes]:
-        return {
-            str(p.relative_to(base)): p.read_bytes()
-            for p in sorted(base.rglob("*"))
-            if p.is_file() and ".ta" not in p.relative_to(base).parts
-        }
-
-    before, after = files(source), files(staging)
-    changes = [("added", p) for p in after if p not in before]
-    changes += [("modified", p) for p in after if p in before and before[p] != after[p]]
-    changes += [("deleted", p) for p in before if p not in after]
-    return sorted(changes, key=lambda c: c[1])
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from ta_session.cli.run_cmd import start_session
     from ta_session.host.launch import HostStartError, start_host
@@ -95,7 +78,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         attach_terminal(project, session.session_id, None)
     else:
         _answer_when_asked(project, session.session_id, "y")
+        _approve_and_apply(project, session.session_id)
     return _summary(project, session.session_id)
+
+
+def _approve_and_apply(project: Project, sid: object) -> None:
+    """Play the reviewer: approve every artifact of the session's draft and apply it."""
+    from ta_session.model.draft import Disposition
+    from ta_session.workspace.apply import apply_draft
+    from ta_session.workspace.review import decide
+
+    session = project.sessions.load(sid)  # type: ignore[arg-type]
+    if not session.draft_ids:
+        print("[demo] the agent changed nothing: no draft to review")
+        return
+    draft_id = session.draft_ids[-1]
+    draft = decide(project, draft_id, Disposition.APPROVED, channel_id="demo:reviewer")
+    print(f"[demo] reviewed draft {draft.short_id}: approved {len(draft.artifacts)} artifact(s)")
+    paths = apply_draft(project, draft_id, channel_id="demo:reviewer")
+    print(f"[demo] applied to the project: {', '.join(paths)}")
 
 
 def _answer_when_asked(project: Project, sid: object, answer: str, timeout: float = 60.0) -> None:
@@ -124,16 +125,18 @@ def _answer_when_asked(project: Project, sid: object, answer: str, timeout: floa
 
 def _summary(project: Project, sid: object) -> int:
     session = project.sessions.load(sid)  # type: ignore[arg-type]
-    goal = project.goals.load(session.goal_id)
     print()
     print(f"Session {session.session_id}: {session.state.value}")
     print(f"Messages logged: {len(session.messages)}")
     for message in session.messages:
         print(f"  {message.sender}: {message.content}")
-    changes = changed_files(project.root, Path(goal.workspace_path))
-    print(f"Files changed by the agent in its staging workspace ({len(changes)}):")
-    for status, path in changes:
-        print(f"  {status:8} {path}")
+    for draft_id in session.draft_ids:
+        draft = project.drafts.load(draft_id)
+        print(f"Draft {draft.short_id} ({draft.status.value}): {draft.summary}")
+        for artifact in draft.artifacts:
+            print(f"  {artifact.describe()}  [{artifact.disposition.value}]")
+    fixed = "return a + b" in (project.root / "calc.py").read_text()
+    print(f"calc.py in the project: {'fixed' if fixed else 'unchanged'}")
     verify = project.audit.verify()
     print(f"Audit log: {verify.lines} events, chain {'intact' if verify.ok else 'BROKEN'}")
     print(f"Recording: {project.layout.recordings_dir / f'{session.session_id}.cast'}")
