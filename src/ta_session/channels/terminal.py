@@ -48,22 +48,6 @@ def terminal_size(fd: int = 1) -> tuple[int, int]:
     return 80, 24
 
 
-def parse_detach_key(text: str | None) -> bytes:
-    """``^\\``, ``ctrl-]``, ``C-a`` or a single character; default Ctrl-\\."""
-    if not text:
-        return DEFAULT_DETACH_KEY
-    spec = text.strip()
-    lowered = spec.lower()
-    for prefix in ("ctrl-", "ctrl+", "c-", "^"):
-        if lowered.startswith(prefix) and len(spec) == len(prefix) + 1:
-            char = spec[-1].upper()
-            if "@" <= char <= "_":
-                return bytes([ord(char) - 0x40])
-    if len(spec) == 1:
-        return spec.encode()
-    raise ValueError(f"unknown detach key {text!r} (use e.g. 'ctrl-\\' or 'ctrl-]')")
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:

@@ -38,16 +38,32 @@ def ask_host(project: Project, sid: UUID, message: HumanInput | dict[str, object
             raise CommandError(f"Session {str(sid)[:8]}: {exc}") from None
 
 
+def _agent_detach_key(project: Project, sid: UUID) -> str | None:
+    """The session's agent may set its own detach key (``detach_key`` in its config)."""
+    from ta_session.store.agents import AgentCatalog
+
+    try:
+        goal = project.goals.load(project.sessions.load(sid).goal_id)
+        if goal.agent_command:
+            return None
+        return AgentCatalog(project.root).get(goal.agent_id).detach_key
+    except Exception:  # no goal, no config: the default key
+        return None
+
+
 def attach_terminal(project: Project, sid: UUID, detach_key: str | None) -> int:
     """Attach this terminal; print how it ended; return the exit code."""
-    from ta_session.channels.terminal import attach, parse_detach_key, terminal_size
+    from ta_session.channels.terminal import attach, terminal_size
+    from ta_session.model import RecordFormatError
+    from ta_session.model.agent import key_sequence
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CommandError("attaching needs a terminal (stdin and stdout must be a tty)")
     try:
-        key = parse_detach_key(detach_key or os.environ.get("TA_DETACH_KEY"))
-    except ValueError as exc:
-        raise CommandError(str(exc), code=2) from None
+        spec = detach_key or os.environ.get("TA_DETACH_KEY") or _agent_detach_key(project, sid)
+        key = key_sequence(spec)
+    except RecordFormatError as exc:
+        raise CommandError(str(exc).replace("'detach_key'", "detach key"), code=2) from None
     short = str(sid)[:8]
     client = live_client(project, sid, role="attach", size=terminal_size(1))
     if client is None:

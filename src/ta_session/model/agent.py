@@ -246,21 +246,25 @@ class AgentConfig:
         ``detach_key`` is either a literal string (``"\\x1d"`` in double-quoted YAML) or
         ``ctrl-X`` / ``C-X`` / ``^X``; None means Ctrl-\\.
         """
-        key = self.detach_key
-        if key is None:
-            return DEFAULT_DETACH_SEQUENCE
-        if not key:
-            raise RecordFormatError("'detach_key' must not be empty")
-        match = _CTRL_KEY.match(key)
-        if match is not None:
-            char = match[1]
-            if char == "?":
-                return b"\x7f"
-            code = ord(char.upper())
-            if 0x40 <= code <= 0x5F:  # @, A–Z, [, \, ], ^, _
-                return bytes([code & 0x1F])
-            raise RecordFormatError(f"'detach_key' {key!r}: there is no Ctrl-{char} key")
-        return key.encode("utf-8")
+        return key_sequence(self.detach_key)
+
+
+def key_sequence(key: str | None) -> bytes:
+    """The bytes of a key given as ``ctrl-X`` / ``C-X`` / ``^X`` or a literal; None: Ctrl-\\."""
+    if key is None:
+        return DEFAULT_DETACH_SEQUENCE
+    if not key:
+        raise RecordFormatError("'detach_key' must not be empty")
+    match = _CTRL_KEY.match(key)
+    if match is not None:
+        char = match[1]
+        if char == "?":
+            return b"\x7f"
+        code = ord(char.upper())
+        if 0x40 <= code <= 0x5F:  # @, A–Z, [, \, ], ^, _
+            return bytes([code & 0x1F])
+        raise RecordFormatError(f"'detach_key' {key!r}: there is no Ctrl-{char} key")
+    return key.encode("utf-8")
 
 
 # --------------------------------------------------------------------------------- validation
