@@ -9,7 +9,7 @@ from uuid import UUID
 from ta_session.channels.client import HostClient, HostRequestError, HostUnavailable
 from ta_session.cli.context import cli_channel_id
 from ta_session.cli.output import CommandError
-from ta_session.model import HumanInput
+from ta_session.model import HumanInput, InteractiveSession, InteractiveSessionState
 from ta_session.store import Project
 
 
@@ -67,6 +67,11 @@ def attach_terminal(project: Project, sid: UUID, detach_key: str | None) -> int:
     short = str(sid)[:8]
     client = live_client(project, sid, role="attach", size=terminal_size(1))
     if client is None:
+        session = project.sessions.load(sid)
+        if not session.is_alive():
+            # A quick agent can finish before this terminal attaches (``ta run`` starts the host
+            # first): show what an attached terminal would have seen, then offer the review.
+            return _ended_before_attach(project, session)
         raise CommandError(
             f"Session {short} has no live host (it is lost); "
             f"run 'ta session resume {short}' to relaunch it"
@@ -89,3 +94,28 @@ def attach_terminal(project: Project, sid: UUID, detach_key: str | None) -> int:
         return 0 if result.state == "completed" else 1
     print(f"\n[session {short}: {result.message}]")
     return 1
+
+
+def _ended_before_attach(project: Project, session: InteractiveSession) -> int:
+    from ta_session.host.recording import read_events
+    from ta_session.host.server import REPLAY_BYTES
+
+    recording = project.layout.recordings_dir / f"{session.session_id}.cast"
+    try:
+        output = "".join(e.data for e in read_events(recording) if e.code == "o")
+    except OSError:
+        output = ""
+    sys.stdout.write(output[-REPLAY_BYTES:])
+    how = session.state.value
+    for message in reversed(session.messages):
+        if message.sender == "ta-system" and message.content.startswith("Agent exited with"):
+            how += f" (agent {message.content.removeprefix('Agent ')})"
+            break
+    print(f"\n[session {session.short_id} {how}]")
+    if session.draft_ids and sys.stdin.isatty():
+        draft_id = session.draft_ids[-1]
+        if project.drafts.load(draft_id).is_open():
+            from ta_session.cli.draft_cmds import inline_review
+
+            inline_review(project, draft_id)
+    return 0 if session.state is InteractiveSessionState.COMPLETED else 1

@@ -23,6 +23,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if command and args.agent:
         raise UsageError("give either --agent NAME or -- COMMAND, not both")
     project = open_project(args)
+    if args.no_staging:
+        # Checked before .ta/ is created, so that a refusal leaves nothing behind.
+        require_git_work_tree(project.root)
     project.layout.ta_dir.mkdir(exist_ok=True)
     agent_id = "generic" if command else (args.agent or DEFAULT_AGENT)
     if not command:
@@ -70,6 +73,18 @@ def _check_agent(project: Project, agent_id: str) -> None:
         raise CommandError(str(exc)) from None
 
 
+def require_git_work_tree(root: Path) -> None:
+    """``--no-staging`` lets the agent change the user's files: only where git can undo it."""
+    from ta_session.workspace.staging import is_git_work_tree
+
+    if not is_git_work_tree(root):
+        raise CommandError(
+            "--no-staging lets the agent change your files directly, so it is only allowed"
+            " in a git work tree (where git can show and undo every change); "
+            "run 'git init' first or leave out --no-staging"
+        )
+
+
 def start_session(
     project: Project,
     *,
@@ -81,23 +96,13 @@ def start_session(
     channel_id: str | None = None,
 ) -> InteractiveSession:
     """Create and record the goal, its staging workspace and the session (no host yet)."""
-    from ta_session.workspace.staging import (
-        StagingError,
-        create_staging,
-        is_git_work_tree,
-        scan_baseline,
-    )
+    from ta_session.workspace.staging import StagingError, create_staging, scan_baseline
 
     root = project.root
     goal = Goal.new(title, objective=objective, agent_id=agent_id, source_dir=str(root))
     goal.agent_command = command
     if no_staging:
-        if not is_git_work_tree(root):
-            raise CommandError(
-                "--no-staging lets the agent change your files directly, so it is only allowed"
-                " in a git work tree (where git can show and undo every change); "
-                "run 'git init' first or leave out --no-staging"
-            )
+        require_git_work_tree(root)
         goal.workspace_path = str(root)
         manifest = scan_baseline(root)
     else:

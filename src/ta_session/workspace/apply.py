@@ -18,7 +18,7 @@ import os
 import secrets
 import shutil
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from uuid import UUID
 
@@ -84,7 +84,10 @@ class _Step:
     target: Path
     backup: Path | None = None
     existed: bool = False
-    done: bool = False
+    # Set only once the target was really changed (moved away, replaced or deleted): a step
+    # that failed before that point has nothing to undo, and undoing it anyway could fail.
+    changed: bool = False
+    made_dirs: list[Path] = field(default_factory=list)  # folders created for it, outermost first
 
 
 def apply_draft(
@@ -147,27 +150,33 @@ def _check_staged(step: _Step, workspace: Path) -> None:
 def _write_all(project: Project, draft: Draft, steps: list[_Step], workspace: Path) -> None:
     backup_dir = project.layout.state_dir / "apply" / f"{draft.draft_id}-{secrets.token_hex(3)}"
     backup_dir.mkdir(parents=True, exist_ok=True)
+    current = steps[0].rel if steps else ""
+    keep_backups = False
     try:
         for i, step in enumerate(steps):
+            current = step.rel
             step.existed = step.target.exists() or step.target.is_symlink()
             if step.existed:
-                step.backup = backup_dir / str(i)
+                step.backup = backup_dir / f"{i}-{step.target.name}"
                 if step.target.is_symlink():
                     os.rename(step.target, step.backup)
+                    step.changed = True  # the link is out of the source until restored
                 else:
                     shutil.copy2(step.target, step.backup)
-            step.done = True  # from here on, rollback must restore this target
             _write_one(step, workspace)
     except Exception as exc:
         failures = _rollback(steps)
+        # The path being written, not the temporary or backup file the error may name.
         detail = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-        where = getattr(exc, "filename", None)
-        message = f"apply failed ({detail}{f': {where}' if where else ''}); the source was restored"
+        message = f"apply failed writing {current} ({detail}); the source was restored"
         if failures:
-            message += " except: " + ", ".join(failures)
+            # Never throw away an original we could not put back: say where it is.
+            keep_backups = True
+            message += f" except: {', '.join(failures)} (their originals are in {backup_dir})"
         raise ApplyError(message) from exc
     finally:
-        shutil.rmtree(backup_dir, ignore_errors=True)
+        if not keep_backups:
+            shutil.rmtree(backup_dir, ignore_errors=True)
 
 
 def _write_one(step: _Step, workspace: Path) -> None:
@@ -175,9 +184,10 @@ def _write_one(step: _Step, workspace: Path) -> None:
     if artifact.change_type is ChangeType.DELETE:
         if target.is_symlink() or target.exists():
             target.unlink()
+            step.changed = True
         return
     staged = workspace / step.rel
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_parents(step)
     tmp = target.with_name(f".{target.name}.ta-apply-{secrets.token_hex(4)}")
     try:
         if staged.is_symlink():
@@ -186,23 +196,38 @@ def _write_one(step: _Step, workspace: Path) -> None:
             shutil.copyfile(staged, tmp)
             os.chmod(tmp, stat.S_IMODE(os.stat(staged).st_mode))
         if target.is_symlink():
+            step.changed = True
             target.unlink()  # a symlink target was moved to the backup; be explicit anyway
-        os.replace(tmp, target)
+        os.replace(tmp, target)  # atomic: if it fails, the target is as it was
+        step.changed = True
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
 
 
+def _make_parents(step: _Step) -> None:
+    """Create the target's missing folders, remembering each one so rollback can remove it."""
+    missing = []
+    folder = step.target.parent
+    while not folder.exists() and not folder.is_symlink():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        folder.mkdir()
+        step.made_dirs.append(folder)
+
+
 def _rollback(steps: list[_Step]) -> list[str]:
     failures = []
     for step in reversed(steps):
-        if not step.done:
-            continue
         try:
-            if step.target.is_symlink() or step.target.exists():
-                step.target.unlink()
-            if step.existed and step.backup is not None:
-                os.rename(step.backup, step.target)
+            if step.changed:
+                if step.target.is_symlink() or step.target.exists():
+                    step.target.unlink()
+                if step.existed and step.backup is not None:
+                    os.rename(step.backup, step.target)
+            for folder in reversed(step.made_dirs):
+                folder.rmdir()
         except OSError:
             failures.append(step.rel)
     return failures
