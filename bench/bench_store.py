@@ -266,14 +266,14 @@ def bench_append(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any
 # -- 2. ta session list --all at scale -------------------------------------------------------
 
 
-def _list_output_tail(cmd: list[str]) -> str:
-    proc = subprocess.run(cmd, capture_output=True, check=True, text=True)
+def _list_output_tail(cmd: list[str], env: dict[str, str]) -> str:
+    proc = subprocess.run(cmd, capture_output=True, check=True, text=True, env=env)
     lines = proc.stdout.rstrip("\n").split("\n")
     return lines[-1] if lines else ""
 
 
 def bench_list_all(
-    workdir: Path, args: argparse.Namespace, ta: str
+    workdir: Path, args: argparse.Namespace, ta: str, env: dict[str, str]
 ) -> tuple[dict[str, Any], list[Check]]:
     project = workdir / "list-all"
     log(f"  list --all: generating {args.sessions:,} sessions × {args.messages} messages")
@@ -289,14 +289,14 @@ def bench_list_all(
     baseline = [sys.executable, str(common.BENCH_DIR / "read_everything.py"),
                 str(project / gen.SESSIONS_SUBDIR)]  # fmt: skip
     log("  list --all: cold run (builds the index)")
-    cold = run_wall_ns(cmd)
+    cold = run_wall_ns(cmd, env=env)
     warm: list[int] = []
     base: list[int] = []
     for run in range(args.warm_runs):
         log(f"  list --all: warm run {run + 1}/{args.warm_runs} (+ read-everything baseline)")
-        warm.append(run_wall_ns(cmd))
-        base.append(run_wall_ns(baseline))
-    tail = _list_output_tail(cmd)  # untimed: the listing really shows every session
+        warm.append(run_wall_ns(cmd, env=env))
+        base.append(run_wall_ns(baseline, env=env))
+    tail = _list_output_tail(cmd, env)  # untimed: the listing really shows every session
     if tail != f"{args.sessions} session(s).":
         raise SystemExit(f"ta session list --all ended with {tail!r}, not {args.sessions} sessions")
 
@@ -331,7 +331,7 @@ def bench_list_all(
 
 
 def bench_list_small(
-    workdir: Path, args: argparse.Namespace, ta: str
+    workdir: Path, args: argparse.Namespace, ta: str, env: dict[str, str]
 ) -> tuple[dict[str, Any], list[Check]]:
     project = workdir / "list-small"
     paths = gen.generate(project, args.small_sessions, args.messages, seed=3)
@@ -339,12 +339,16 @@ def bench_list_small(
     cmd = [ta, "session", "list", "--project", str(project)]
     floor_cmd = [sys.executable, "-c", "pass"]
     log("  list: first run (builds the index)")
-    first = run_wall_ns(cmd)
+    first = run_wall_ns(cmd, env=env)
+    as_is = common.bytecode_disabled()  # also measure the environment's own setting
     times: list[int] = []
+    no_pyc: list[int] = []
     floor: list[int] = []
     for _ in range(args.small_runs):
-        times.append(run_wall_ns(cmd))
-        floor.append(run_wall_ns(floor_cmd))
+        times.append(run_wall_ns(cmd, env=env))
+        if as_is:
+            no_pyc.append(run_wall_ns(cmd))
+        floor.append(run_wall_ns(floor_cmd, env=env))
     med, floor_med = median(times), median(floor)
     results = {
         "sessions": args.small_sessions,
@@ -352,6 +356,8 @@ def bench_list_small(
         "first_ns": first,
         "runs_ns": times,
         "runs": common.summarize_ns(times),
+        "no_bytecode_cache_ns": no_pyc or None,
+        "no_bytecode_cache": common.summarize_ns(no_pyc) if no_pyc else None,
         "python_pass_ns": floor,
         "python_pass": common.summarize_ns(floor),
         "over_floor_ns": med - floor_med,
@@ -365,6 +371,9 @@ def bench_list_small(
         Check(b, "python -c pass (same venv)", fmt_ns(floor_med)),
         Check(b, "  ta above the interpreter floor", fmt_ns(med - floor_med)),
     ]  # fmt: skip
+    if no_pyc:
+        label = "  same, PYTHONDONTWRITEBYTECODE=1 as set here (recompiles each run)"
+        checks.append(Check(b, label, fmt_ns(median(no_pyc))))
     return results, checks
 
 
@@ -440,15 +449,21 @@ def main(argv: list[str] | None = None) -> int:
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
     }
     checks: list[Check] = []
+    env = common.bytecode_env(workdir / "pycache")
+    results["bytecode_cache"] = "on (PYTHONPYCACHEPREFIX in the work folder)"
     try:
+        if {"list-all", "list-small"} & set(args.only):  # compile ta's modules once, untimed
+            (workdir / "empty").mkdir()
+            subprocess.run([ta, "session", "list", "--project", str(workdir / "empty")],
+                           env=env, stdout=subprocess.DEVNULL, check=True)  # fmt: skip
         if "append" in args.only:
             results["append"], found = bench_append(workdir, args)
             checks += found
         if "list-all" in args.only:
-            results["list_all"], found = bench_list_all(workdir, args, ta)
+            results["list_all"], found = bench_list_all(workdir, args, ta, env)
             checks += found
         if "list-small" in args.only:
-            results["list_small"], found = bench_list_small(workdir, args, ta)
+            results["list_small"], found = bench_list_small(workdir, args, ta, env)
             checks += found
     finally:
         if args.keep:

@@ -55,6 +55,24 @@ def run_wall_ns(cmd: Sequence[str], *, env: dict[str, str] | None = None) -> int
     return elapsed
 
 
+def bytecode_env(cache_dir: Path) -> dict[str, str]:
+    """The environment with Python's bytecode cache on, kept in ``cache_dir``.
+
+    An installed ``ta`` has its ``.pyc`` files; a sandbox that sets ``PYTHONDONTWRITEBYTECODE``
+    would make every run recompile our modules from source. ``PYTHONPYCACHEPREFIX`` keeps the
+    cache out of the source tree.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(cache_dir)
+    return env
+
+
+def bytecode_disabled() -> bool:
+    """Whether this environment stops Python from writing ``.pyc`` files."""
+    return bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+
+
 # -- statistics ------------------------------------------------------------------------------
 
 
@@ -146,7 +164,7 @@ def source_info() -> dict[str, Any]:
             )
         except (OSError, subprocess.CalledProcessError):
             return None
-        return proc.stdout.strip()
+        return proc.stdout.rstrip("\n")  # not strip(): porcelain lines start with a space
 
     changed = git("status", "--porcelain", "--", "src")
     return {

@@ -8,8 +8,8 @@ Nothing sleeps blindly: ``wait_for`` polls a condition until a deadline. Every f
 up after itself: tmux servers are killed, live sessions are aborted, and any process that still
 belongs to the test's project afterwards is killed and reported as a leak.
 
-Test modules import the fixture (``from live_helpers import live_fixture``); tests then ask for
-it as ``live``.
+Test modules import the fixture (``from live_helpers import live_fixture``); tests then
+ask for it as ``live``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -169,6 +170,7 @@ class Tmux:
         # sets "status" or "window-size" before the first session exists.
         self.config.write_text("set -g remain-on-exit on\nset -g history-limit 5000\n")
         self.started = False
+        self.socket = ""
 
     def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -191,6 +193,7 @@ class Tmux:
             ";", "set", "-g", "escape-time", "0",
         )  # fmt: skip
         self.started = True
+        self.socket = self._tmux("display-message", "-p", "#{socket_path}").stdout.strip()
         if command is None:
             wait_for(lambda: "$" in self.screen(), what="the shell prompt in tmux")
         return self
@@ -227,6 +230,15 @@ class Tmux:
             what=lambda: f"{text!r} in tmux {self.name}; screen:\n{self.screen()}",
         )
 
+    def wait_regex(self, pattern: str, timeout: float = TIMEOUT) -> re.Match[str]:
+        """Wait until the screen matches ``pattern`` (use it for text that also appears in the
+        command line typed into the shell, e.g. ``RUN-RC=\\d+``)."""
+        return wait_for(
+            lambda: re.search(pattern, self.screen()),
+            timeout,
+            what=lambda: f"/{pattern}/ in tmux {self.name}; screen:\n{self.screen()}",
+        )
+
     def clear(self) -> None:
         self._tmux("clear-history", "-t", "main", check=False)
 
@@ -235,6 +247,20 @@ class Tmux:
 
     def pane_tty(self) -> str:
         return self.pane("pane_tty")
+
+    def modes(self) -> set[str]:
+        """The pane terminal's current modes, as ``stty -a`` words (``-icanon``, ``isig``…)."""
+        result = subprocess.run(
+            ["stty", "-a", "-F", self.pane_tty()], capture_output=True, text=True, timeout=30
+        )
+        return set(result.stdout.replace(";", " ").split())
+
+    def wait_raw(self) -> None:
+        """Wait until the terminal is in raw mode (an attach loop is running in it)."""
+        wait_for(
+            lambda: {"-icanon", "-isig", "-echo"} <= self.modes(),
+            what=lambda: f"raw mode in tmux {self.name}: {sorted(self.modes())}",
+        )
 
     def pane_pid(self) -> int:
         return int(self.pane("pane_pid"))
@@ -246,6 +272,8 @@ class Tmux:
         if self.started:
             self._tmux("kill-server", check=False)
             self.started = False
+            if self.socket:  # tmux 3.3 leaves its socket file behind
+                Path(self.socket).unlink(missing_ok=True)
 
 
 # -------------------------------------------------------------------------------- projects
@@ -263,10 +291,10 @@ class Live:
             env.pop(name, None)
         env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
         env["PS1"] = "$ "
-        env["TA_TEST_PYTHON"] = PYTHON
         self.env = env
         self.tmuxes: list[Tmux] = []
         self.clients: list[HostClient] = []
+        self.other_roots: list[Path] = []  # more projects whose sessions cleanup() must end
 
     # -- the CLI ----------------------------------------------------------------------------
 
@@ -423,8 +451,14 @@ class Live:
 
     # -- cleanup ----------------------------------------------------------------------------
 
-    def session_ids(self) -> set[str]:
-        folder = self.ta_dir / "interactive_sessions"
+    def add_project(self, root: Path) -> Path:
+        """Another project folder whose sessions this test starts (cleaned up like the first)."""
+        (root / ".ta").mkdir(parents=True)
+        self.other_roots.append(root)
+        return root
+
+    def session_ids(self, root: Path | None = None) -> set[str]:
+        folder = (root or self.root) / ".ta" / "interactive_sessions"
         return {p.stem for p in folder.glob("*.json")} if folder.is_dir() else set()
 
     def cleanup(self) -> list[str]:
@@ -434,16 +468,27 @@ class Live:
                 client.close()
         for terminal in self.tmuxes:
             terminal.kill()
-        for sid in self.session_ids():
-            if self.host_live(sid):
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.ta("session", "abort", sid, "--reason", "test teardown", timeout=30)
-        sids = self.session_ids()
+        roots = [self.root, *self.other_roots]
+        for root in roots:
+            for sid in self.session_ids(root):
+                record = root / ".ta" / "run" / f"{sid}.json"
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    if not is_running(int(json.loads(record.read_text())["pid"])):
+                        continue
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self.ta("--project", str(root), "session", "abort", sid,
+                                "--reason", "test teardown", timeout=30)  # fmt: skip
+
+        def remaining() -> list[int]:
+            return sorted({
+                pid for root in roots for pid in project_processes(root, self.session_ids(root))
+            })  # fmt: skip
+
         deadline = time.monotonic() + 10 * SCALE
-        left = project_processes(self.root, sids)
+        left = remaining()
         while left and time.monotonic() < deadline:
             time.sleep(0.1)
-            left = project_processes(self.root, sids)
+            left = remaining()
         leaked = [describe(pid) for pid in left]
         for pid in left:
             with contextlib.suppress(ProcessLookupError):

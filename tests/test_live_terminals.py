@@ -168,7 +168,7 @@ def test_closing_the_starting_terminal_does_not_stop_the_session(live: Live, how
     assert entry["host"]["pid"] == host_pid
 
 
-@pytest.mark.parametrize("ending", ["detach", "agent-exit"])
+@pytest.mark.parametrize("ending", ["detach", "agent-exit", "signal"])
 def test_terminal_modes_are_identical_after_attach(live: Live, ending: str) -> None:
     term = live.tmux()
     before, after = live.workdir / "stty-before", live.workdir / "stty-after"
@@ -180,8 +180,11 @@ def test_terminal_modes_are_identical_after_attach(live: Live, ending: str) -> N
     sid = live.only_session()
     if ending == "detach":
         term.detach_key()
-    else:
+    elif ending == "agent-exit":
         live.ok("session", "send", sid, "quit")
+    else:
+        (client_pid,) = children(term.pane_pid())  # `ta run`, attached
+        os.kill(client_pid, signal.SIGTERM)
     term.wait_text("MODES-42")
     assert before.read_text()  # stty worked
     assert after.read_text() == before.read_text()
@@ -195,14 +198,28 @@ def test_ctrl_c_goes_to_the_agent_and_the_session_ends_properly(live: Live) -> N
     term.wait_text("TTYPROBE ready")
     sid = live.only_session()
     term.send("C-c")
-    screen = term.wait_text("RUN-RC=")
-    assert "caught SIGINT" in screen  # the agent got it, not `ta`
-    assert "RUN-RC=0" in screen
+    match = term.wait_regex(r"RUN-RC=(\d+)")
+    assert "caught SIGINT" in term.screen()  # the agent got it, not `ta`
+    assert match[1] == "0"  # `ta run` ended normally: the session completed
     live.wait_state(sid, "completed")  # never left active
     live.wait_host_gone(sid)
     contents = [m["content"] for m in live.messages(sid)]
     assert "Agent exited with code 3" in contents
     assert live.listed(sid)["host"]["status"] == "none"
+
+
+def test_ctrl_c_interrupts_an_agent_with_default_signal_handling(live: Live) -> None:
+    # `sleep` has no SIGINT handler of its own: it ends only if it did not inherit an ignored
+    # SIGINT from the host.
+    term = live.tmux()
+    term.run("ta run interrupt -- sleep 300; echo RUN-RC=$?")
+    sid = live.only_session()
+    term.wait_raw()  # attached: from now on Ctrl-C is a byte for the agent
+    term.send("C-c")
+    term.wait_regex(r"RUN-RC=\d+")
+    live.wait_state(sid, "completed")
+    contents = [m["content"] for m in live.messages(sid)]
+    assert f"Agent exited with code {128 + signal.SIGINT}" in contents
 
 
 def test_human_input_is_logged_when_typed_not_when_the_agent_exits(live: Live) -> None:
@@ -242,6 +259,7 @@ def test_attached_terminal_is_raw_a_single_keypress_reaches_the_agent(live: Live
     term.run(f"ta run keys -- {sh(agent('ttyprobe.py'))}")
     term.wait_text("TTYPROBE ready")
     sid = live.only_session()
+    assert {"-icanon", "-isig", "-echo"} <= term.modes()
     term.type("x", enter=False)  # no Enter: a cooked terminal would keep it
     term.wait_text("KEY 78")
     term.type("q", enter=False)
@@ -254,9 +272,9 @@ def test_ta_run_returns_promptly_after_the_agent_exits(live: Live) -> None:
     term.run(f"ta run brief -- {sh(agent('brief.py', '0.3'))}; echo RUN-RC=$?")
     term.wait_text("BRIEF working")
     started = time.monotonic()
-    screen = term.wait_text("RUN-RC=", timeout=10)  # nobody presses Enter
+    match = term.wait_regex(r"RUN-RC=(\d+)", timeout=10)  # nobody presses Enter
     assert time.monotonic() - started < 10
-    assert "BRIEF done" in screen
-    assert "RUN-RC=0" in screen
+    assert match[1] == "0"
+    assert "BRIEF done" in term.screen()
     sid = live.only_session()
     assert live.state(sid) == "completed"

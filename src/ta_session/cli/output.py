@@ -62,6 +62,8 @@ def style(text: str, code: str, enabled: bool) -> str:
 
 
 def display_width(text: str) -> int:
+    if text.isascii():  # the common case, and 10,000-row listings depend on it being cheap
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
@@ -82,12 +84,14 @@ def one_line(text: str, limit: int) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns padded to line up (by display width, so wide characters do not shift them)."""
-    widths = [display_width(h) for h in headers]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], display_width(cell))
+    all_rows = [headers, *rows]
+    cell_widths = [[display_width(cell) for cell in row] for row in all_rows]
+    widths = [max(column) for column in zip(*cell_widths, strict=True)]
     lines = []
-    for row in (headers, *rows):
-        cells = [cell + " " * (widths[i] - display_width(cell)) for i, cell in enumerate(row)]
+    for row, row_widths in zip(all_rows, cell_widths, strict=True):
+        cells = [
+            cell + " " * (widths[i] - w)
+            for i, (cell, w) in enumerate(zip(row, row_widths, strict=True))
+        ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)

@@ -11,7 +11,6 @@ from typing import Any
 from uuid import UUID
 
 from ta_session.cli.context import cli_channel_id, open_project, report_bad_files, resolve_session
-from ta_session.cli.live import ask_host
 from ta_session.cli.output import CommandError, print_json, style, table, use_colour
 from ta_session.model import (
     Abort,
@@ -29,6 +28,14 @@ from ta_session.model import (
 )
 from ta_session.store import Project, SessionSummary, StoreError
 from ta_session.store.hosts import HostStatus
+
+
+def ask_host(project: Project, sid: UUID, message: HumanInput | dict[str, Any]) -> Any:
+    """``cli.live.ask_host``, imported on use: listings must not pay for the socket client."""
+    from ta_session.cli.live import ask_host as ask
+
+    return ask(project, sid, message)
+
 
 _STATE_COLOUR = {"active": "32", "paused": "33", "completed": "36", "aborted": "31"}
 
@@ -70,7 +77,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     report_bad_files(project.sessions.bad_files)
     if not args.all:
         summaries = [s for s in summaries if s.is_alive()]
-    hosts = {s.session_id: project.host_status(s.session_id, s.is_alive()) for s in summaries}
+    recorded = project.hosts.recorded()  # most sessions have no host record: skip their reads
+    hosts = {
+        s.session_id: project.hosts.status_of(
+            s.session_id,
+            s.is_alive(),
+            project.hosts.read(s.session_id) if str(s.session_id) in recorded else None,
+        )
+        for s in summaries
+    }
     if args.json:
         print_json([session_json(project, s, hosts[s.session_id]) for s in summaries])
         return 0
@@ -170,6 +185,7 @@ def _finish(
         print(f"Session {short} {verb} ({session.state.value} → {final}).")
         return 0
     # No live host: the record is ours to change (the session is lost or was never hosted).
+    _end_lost_host(project, sid)
     if target is InteractiveSessionState.COMPLETED and not getattr(args, "no_draft", True):
         _draft_before_close(project, sid, session.goal_id)
     try:
@@ -178,6 +194,15 @@ def _finish(
         raise CommandError(f"Session {short}: {exc}") from None
     print(f"Session {short} {verb} ({change.previous.value} → {change.session.state.value}).")
     return 0
+
+
+def _end_lost_host(project: Project, sid: UUID) -> None:
+    """A lost host may have left its agent running: end it before the session moves on."""
+    if project.host_status(sid, True).status == "live":
+        raise CommandError(f"Session {str(sid)[:8]}'s host is running but did not answer; retry")
+    if project.hosts.end_lost_agent(sid):
+        print(f"Ended what was left of session {str(sid)[:8]}'s agent.")
+    project.hosts.unregister(sid)
 
 
 def _draft_before_close(project: Project, sid: UUID, goal_id: UUID) -> None:
@@ -263,6 +288,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     # The host is gone: relaunch one in the same workspace; the log continues.
     from ta_session.host.launch import HostStartError, start_host
 
+    _end_lost_host(project, sid)
     channel = cli_channel_id()
     project.audit.append(
         "host_lost", session_id=sid, goal_id=session.goal_id, channel_id=channel, details={}

@@ -23,8 +23,17 @@ class LaunchError(Exception):
     """The agent could not be started; the message is for the human."""
 
 
+# Signals the host (or Python itself) ignores. An ignored signal stays ignored across exec, so
+# without a reset the agent and everything it starts would ignore Ctrl-C (SIGINT), the SIGHUP
+# that ends it when the host dies, and SIGPIPE.
+_RESET_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ)
+
+
 def _die_with_host() -> None:
-    """In the child: if the host dies (even by SIGKILL), the agent gets SIGHUP, not orphaned."""
+    """In the child: default signal dispositions, and if the host dies (even by SIGKILL), the
+    agent gets SIGHUP, not orphaned."""
+    for sig in _RESET_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGHUP)
 

@@ -59,12 +59,17 @@ def build_plan(
     if argv and shutil.which(argv[0], path=env.get("PATH")) is None:
         missing = missing_command_message(config)
     interactive = config.interactive
+    submit_key = config.submit_key
+    if interactive.output_capture != "pty" and submit_key == "\r":
+        # Under a pty the terminal turns Enter (CR) into a newline; on a pipe nothing does,
+        # and a line-reading agent would never see the line.
+        submit_key = "\n"
     return LaunchPlan(
         argv=list(argv),
         mode=interactive.output_capture,
         env=env,
         cwd=goal.workspace_path or str(project.root),
-        submit_key=config.submit_key.encode("utf-8"),
+        submit_key=submit_key.encode("utf-8"),
         allow_human_input=interactive.allow_human_input,
         idle_after=config.idle_after,
         idle_timeout=interactive.idle_timeout_seconds(),

@@ -7,6 +7,7 @@ same process (its start time in ``/proc`` matches), so a recycled pid never look
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,36 @@ class HostRegistry:
             return None
         return data if isinstance(data, dict) else None
 
+    def recorded(self) -> set[str]:
+        """Ids of the sessions that have a host record (one directory read, for listings)."""
+        try:
+            return {name[:-5] for name in os.listdir(self.run_dir) if name.endswith(".json")}
+        except FileNotFoundError:
+            return set()
+
+    def end_lost_agent(self, session_id: UUID) -> bool:
+        """Kill what is left of a lost host's agent (its process group); True if it was there.
+
+        The host records the agent's pid and start time; the start time guards against a pid
+        that was reused by an unrelated process since.
+        """
+        import signal
+
+        record = self.read(session_id) or {}
+        pid = record.get("agent_pid")
+        if not isinstance(pid, int) or not pid_is_running(pid, record.get("agent_start_time")):
+            return False
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
     def status(self, session_id: UUID, alive: bool) -> HostStatus:
         """``live`` if a host runs, else ``lost`` (alive session) or ``none`` (finished one)."""
-        record = self.read(session_id)
+        return self.status_of(session_id, alive, self.read(session_id))
+
+    def status_of(self, session_id: UUID, alive: bool, record: dict[str, Any] | None) -> HostStatus:
         if record is not None:
             pid = record.get("pid")
             if isinstance(pid, int) and pid_is_running(pid, record.get("start_time")):

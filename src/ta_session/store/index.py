@@ -193,6 +193,7 @@ class SessionIndex:
             " updated_ns, message_count, draft_ids, error FROM sessions"
             " ORDER BY updated_ns DESC, name"
         )
+        states = {s.value: s for s in InteractiveSessionState}
         for name, sid, gid, channel, agent, state, created, updated, count, drafts, error in rows:
             if error is not None:
                 bad.append(BadFile(folder / name, error))
@@ -203,11 +204,11 @@ class SessionIndex:
                     UUID(gid),
                     channel,
                     agent,
-                    InteractiveSessionState(state),
+                    states[state],
                     Timestamp(created),
                     Timestamp(updated),
                     count,
-                    tuple(UUID(d) for d in json.loads(drafts)),
+                    tuple(UUID(d) for d in json.loads(drafts)) if drafts != "[]" else (),
                 )
             )
         bad.sort(key=lambda b: b.path.name)
