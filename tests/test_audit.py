@@ -226,7 +226,7 @@ def test_a_crash_between_the_line_and_the_head_is_not_tampering(log: AuditLog) -
     fill(log, 1)
     assert log.verify().ok
     assert log.verify().lines == 8
-    assert log.head_path.read_text().split()[0] == "8"
+    assert int(log.head_path.read_text().split()[0]) == 8
 
 
 def test_a_stale_head_does_not_hide_a_deleted_last_line(log: AuditLog) -> None:
