@@ -1,21 +1,25 @@
 """Session host benchmarks against the SPEC §13 targets, each compared side by side in one run.
 
 1. Output relay: an agent prints 200 MB (64 KiB blocks of 64-byte text lines) through the host
-   to one attached client, next to the same command under ``script`` (a bare pseudo-terminal).
-   Both start timing when the agent is told "go" on its input and stop at the last byte: the
-   last OUTPUT byte the client receives, or ``script`` exiting.
+   to one attached client, next to the same command under ``script`` (a bare pseudo-terminal),
+   interleaved. Both start timing when the agent is told "go" on its input (so its start-up is
+   not counted) and stop at the last byte: the last OUTPUT byte the client receives, or
+   ``script`` exiting. The host's CPU time per run is reported too: unlike throughput, it hardly
+   depends on what else the machine is doing.
 2. Host memory: VmRSS of the host process sampled every 50 ms during every relay, and after the
-   relay in a run where the agent lingers before it exits.
+   relay in a run where the agent lingers before it exits (with a stalled client attached).
 3. A stalled client (attached, never reads) next to the reading client: throughput compared
    with run 1.
 4. Keystroke round trip: an attached client sends one byte at a time to a raw-mode echo agent
    and waits for the echo in OUTPUT frames, interleaved with the same round trip on a bare
-   ``pty.openpty()`` running the same agent.
+   ``pty.openpty()`` running the same agent; then a few keystrokes after a pause long enough
+   for the session to go idle.
 5. ``ta run --detach -- <agent>`` (the real CLI as a subprocess) to the agent's first output,
-   next to the same agent started directly.
+   next to the same agent started directly, and with Python's bytecode cache on.
 
     .venv/bin/python bench/bench_host.py            # full run (about two minutes)
     .venv/bin/python bench/bench_host.py --quick    # smaller sizes, for a smoke test
+    .venv/bin/python bench/bench_host.py --only keys --keys 5000
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ from typing import Any
 
 import common
 from common import log, median, percentile
-
 from ta_session.channels.client import HostClient, HostUnavailable
 from ta_session.cli.run_cmd import start_session
 from ta_session.host.launch import start_host
@@ -57,6 +60,8 @@ LINE = b"The quick brown fox jumps over the lazy dog; 0123456789 ABCDEFG.\n"  # 
 SETTLE = 0.5  # seconds between starting an agent and telling it "go" (its start-up is done)
 RSS_INTERVAL = 0.05
 LINGER = 1.5  # seconds the agent of the memory run waits after its output, for "after" samples
+TYPING_GAP = 0.05  # seconds between keystrokes typed "at a human pace"
+IDLE_PAUSE = 2.4  # seconds: longer than the default idle_after (2 s), so the session goes idle
 
 # The relay agent: waits for a line on stdin, prints TOTAL bytes of text, waits LINGER s, exits.
 RELAY_AGENT = f"""
@@ -136,6 +141,20 @@ def rss_bytes(pid: int) -> int | None:
     except (OSError, ValueError):
         pass
     return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time a process has used so far (from the scheduler, in ns), or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as handle:
+            return int(handle.read().split()[0]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def load_average() -> float:
+    with open("/proc/loadavg") as handle:
+        return float(handle.read().split()[0])
 
 
 def fmt_mb(n: float) -> str:
@@ -229,6 +248,7 @@ class RelayRun:
     received: int | None = None
     rss_max: int | None = None
     rss_after: list[int] = field(default_factory=list)
+    host_cpu: float | None = None  # seconds of CPU the host used from "go" to its last sample
 
     @property
     def rate(self) -> float:
@@ -243,6 +263,7 @@ class RelayRun:
             "mb_per_s": round(self.rate / MB, 1),
             "rss_max_bytes": self.rss_max,
             "rss_after_bytes": self.rss_after or None,
+            "host_cpu_s": self.host_cpu,
         }
 
 
@@ -273,36 +294,46 @@ def relay_host(workdir: Path, total: int, *, stalled: bool, linger: float = 0.0)
     variant = "memory" if linger else ("host+stalled" if stalled else "host")
     argv = python_agent(RELAY_AGENT, str(total), str(linger))
     agent = HostedAgent(Path(tempfile.mkdtemp(dir=workdir)) / "project", argv, f"relay {variant}")
-    idle = agent.connect("bench:stalled") if stalled else None  # connects, then never reads
-    reader = agent.connect("bench:reader")
+    idle: HostClient | None = None
+    reader: HostClient | None = None
     try:
+        idle = agent.connect("bench:stalled") if stalled else None  # connects, never reads
+        reader = agent.connect("bench:reader")
         samples: list[tuple[int, int]] = []  # (perf_counter_ns, rss)
         stats = ReadStats()
-        thread = threading.Thread(target=read_until_bye, args=(reader, stats, 600.0))
+        thread = threading.Thread(target=read_until_bye, args=(reader, stats, 600.0), daemon=True)
         thread.start()
         time.sleep(SETTLE)
+        cpu_start = cpu_last = cpu_seconds(agent.pid)
         start = time.perf_counter_ns()
         reader.send_input(b"go\r")
         while thread.is_alive():
-            rss = rss_bytes(agent.pid)
+            rss, cpu = rss_bytes(agent.pid), cpu_seconds(agent.pid)
             if rss is not None:
                 samples.append((time.perf_counter_ns(), rss))
+            if rss is not None and cpu is not None:
+                cpu_last = cpu
             thread.join(RSS_INTERVAL)
         if stats.error or stats.bye is None:
             raise RuntimeError(f"relay through the host failed: {stats.error}")
         expected = total + total // len(LINE)  # the pty turns every \n into \r\n
         if stats.bytes < expected:
             raise RuntimeError(f"the client got {stats.bytes} bytes, expected {expected}+")
+    except BaseException:
+        agent.stop()  # the agent may still be waiting for "go": end the session
+        raise
     finally:
-        if idle is not None:
-            idle.close()
-        reader.close()
+        for client in (idle, reader):
+            if client is not None:
+                client.close()
     agent.wait_exit()
     agent.remove()
     run = RelayRun(variant, (stats.last_ns - start) / 1e9, total, received=stats.bytes)
     run.rss_max = max((rss for _, rss in samples), default=None)
     # "After": while the agent lingers, once the last byte is 0.2 s old.
     run.rss_after = [rss for t, rss in samples if t > stats.last_ns + 200_000_000]
+    if cpu_start is not None and cpu_last is not None:
+        run.host_cpu = round(cpu_last - cpu_start, 3)
     return run
 
 
@@ -319,13 +350,20 @@ def bench_relay(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any]
             log(f"  relay round {i + 1}/{args.runs} {variant:13} {fmt_rate(run.rate):>10}"
                 + (f"  host RSS max {fmt_mb(run.rss_max)}" if run.rss_max else ""))  # fmt: skip
     memory = relay_host(workdir, total, stalled=True, linger=LINGER)
-    log(f"  memory run (stalled + reader, agent lingers {LINGER} s): RSS max "
-        f"{fmt_mb(memory.rss_max or 0)}, after {fmt_mb(max(memory.rss_after, default=0))}")
+    log(
+        f"  memory run (stalled + reader, agent lingers {LINGER} s): RSS max "
+        f"{fmt_mb(memory.rss_max or 0)}, after {fmt_mb(max(memory.rss_after, default=0))}"
+    )
 
     def rates(variant: str) -> list[float]:
         return [r.rate for r in runs if r.variant == variant]
 
-    bare, host, stalled = median(rates("script")), median(rates("host")), median(rates("host+stalled"))
+    def host_cpu(variant: str) -> float:
+        return median([r.host_cpu for r in runs if r.variant == variant and r.host_cpu is not None])
+
+    bare, host = median(rates("script")), median(rates("host"))
+    stalled = median(rates("host+stalled"))
+    cpu, cpu_stalled = host_cpu("host"), host_cpu("host+stalled")
     rss_max = max(r.rss_max or 0 for r in [*runs, memory])
     rss_after = max(memory.rss_after, default=0)
     relay_ratio, stalled_ratio = host / bare, stalled / host
@@ -336,6 +374,7 @@ def bench_relay(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any]
         "median_mb_per_s": {"script": bare / MB, "host": host / MB, "host+stalled": stalled / MB},
         "ratio_host_vs_script": relay_ratio,
         "ratio_stalled_vs_host": stalled_ratio,
+        "median_host_cpu_s": {"host": cpu, "host+stalled": cpu_stalled},
         "rss_max_bytes": rss_max,
         "rss_after_bytes": rss_after,
     }
@@ -352,6 +391,8 @@ def bench_relay(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any]
         Check("stalled", f"{size}, host → 1 client + 1 stalled, median", fmt_rate(stalled)),
         Check("stalled", "with stalled / without", f"{stalled_ratio:.2f}", "≥ 0.90",
               stalled_ratio >= TARGET_STALLED_RATIO),
+        Check("cpu", f"host CPU time per {size}: 1 client / + 1 stalled, median",
+              f"{cpu:.2f} s / {cpu_stalled:.2f} s"),
     ]  # fmt: skip
     return result, checks
 
@@ -410,20 +451,51 @@ def bench_keys(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any],
     bare = BarePty(argv)
     host_ns: list[int] = []
     bare_ns: list[int] = []
+    idle_host_ns: list[int] = []
+    idle_bare_ns: list[int] = []
+    enter_host_ns: list[int] = []
+    enter_bare_ns: list[int] = []
+
+    def pair(i: int, host: list[int], base: list[int]) -> None:
+        byte = bytes([0x61 + i % 26])  # a..z, one at a time
+        # Alternate which goes first, so neither always follows the other's wake-up.
+        if i % 2:
+            host.append(host_round_trip(client, byte))
+            base.append(bare.round_trip(byte))
+        else:
+            base.append(bare.round_trip(byte))
+            host.append(host_round_trip(client, byte))
+
     try:
         time.sleep(SETTLE)
-        warmup = 20
-        for i in range(warmup + args.keys):
-            byte = bytes([0x61 + i % 26])  # a..z, one at a time
-            # Alternate which goes first, so neither always follows the other's wake-up.
-            pair = [("host", lambda b=byte: host_round_trip(client, b)),
-                    ("bare", lambda b=byte: bare.round_trip(b))]  # fmt: skip
-            for name, measure in pair if i % 2 else reversed(pair):
-                ns = measure()
-                if i >= warmup:
-                    (host_ns if name == "host" else bare_ns).append(ns)
+        for i in range(20):  # warm-up, not kept
+            pair(i, [], [])
+        for i in range(args.keys):
+            pair(i, host_ns, bare_ns)
             time.sleep(args.key_gap)
+        # A keystroke after a pause: the host has marked the session idle and turns it back
+        # to running (a host record write) when the echo arrives.
+        for i in range(args.idle_keys):
+            time.sleep(IDLE_PAUSE)
+            pair(i, idle_host_ns, idle_bare_ns)
+        # Lines typed at a human pace: the host logs each line submitted with Enter as a
+        # message (an fsynced append) when it sees the Enter, before it relays the echo.
+        for i in range(args.lines):
+            for byte in b"hello":
+                host_round_trip(client, bytes([byte]))
+                bare.round_trip(bytes([byte]))
+                time.sleep(TYPING_GAP)
+            if i % 2:
+                enter_host_ns.append(host_round_trip(client, b"\r"))
+                enter_bare_ns.append(bare.round_trip(b"\r"))
+            else:
+                enter_bare_ns.append(bare.round_trip(b"\r"))
+                enter_host_ns.append(host_round_trip(client, b"\r"))
+            time.sleep(TYPING_GAP)
         client.send_input(b"\x04")
+    except BaseException:
+        agent.stop()
+        raise
     finally:
         client.close()
         bare.close()
@@ -443,7 +515,11 @@ def bench_keys(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any],
     log(f"  keystrokes: host p50 {fmt_ms(host['p50_ns'])} p99 {fmt_ms(host['p99_ns'])}; "
         f"bare pty p50 {fmt_ms(base['p50_ns'])} p99 {fmt_ms(base['p99_ns'])}")  # fmt: skip
     result = {"host": host, "bare_pty": base, "gap_s": args.key_gap,
-              "host_samples_ns": host_ns, "bare_samples_ns": bare_ns}  # fmt: skip
+              "host_samples_ns": host_ns, "bare_samples_ns": bare_ns,
+              "after_idle": {"pause_s": IDLE_PAUSE, "host_samples_ns": idle_host_ns,
+                             "bare_samples_ns": idle_bare_ns},
+              "enter": {"typing_gap_s": TYPING_GAP, "host_samples_ns": enter_host_ns,
+                        "bare_samples_ns": enter_bare_ns}}  # fmt: skip
     n = len(host_ns)
     checks = [
         Check("keys", f"bare pty round trip p50 / p99 (n={n})",
@@ -452,6 +528,16 @@ def bench_keys(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any],
               f"{fmt_ms(host['p50_ns'])} / {fmt_ms(host['p99_ns'])}", "p99 < 10 ms",
               host["p99_ns"] < TARGET_KEY_P99_NS),
     ]  # fmt: skip
+    if idle_host_ns:
+        checks.append(Check(
+            "keys", f"after a {IDLE_PAUSE:g} s pause: host median / max (n={len(idle_host_ns)})",
+            f"{fmt_ms(median(idle_host_ns))} / {fmt_ms(max(idle_host_ns))}",
+        ))  # fmt: skip
+    if enter_host_ns:
+        checks.append(Check(
+            "keys", f"Enter ending a typed line: host median / max (n={len(enter_host_ns)})",
+            f"{fmt_ms(median(enter_host_ns))} / {fmt_ms(max(enter_host_ns))}",
+        ))  # fmt: skip
     return result, checks
 
 
@@ -475,37 +561,55 @@ def bench_start(
     (project / ".ta").mkdir(parents=True)
     stamps = root / "stamps"  # outside the project, so staging copies stay empty
     stamps.mkdir()
+    # The same, with Python's bytecode cache on (in a private folder), in case this environment
+    # turns it off (PYTHONDONTWRITEBYTECODE): then every start compiles every module it imports.
+    cached_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    cached_env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
+
+    def ta_run(name: str, env: dict[str, str] | None) -> tuple[float, float]:
+        """(seconds to the agent's first output, seconds until the CLI exits)."""
+        stamp = stamps / name
+        cmd = [ta, "--project", str(project), "run", "--detach", name, "--",
+               *python_agent(STAMP_AGENT, str(stamp))]  # fmt: skip
+        start = time.time()
+        proc = subprocess.run(
+            cmd, stdin=subprocess.DEVNULL, capture_output=True, env=env, check=False
+        )
+        wall = time.time() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f"ta run failed: {proc.stderr.decode('utf-8', 'replace')}")
+        first = wait_for_file(stamp) - start
+        record = project / ".ta" / "run" / f"{proc.stdout.decode().strip()}.json"
+        deadline = time.monotonic() + 30
+        while record.exists() and time.monotonic() < deadline:  # the host has finished
+            time.sleep(0.01)
+        return first, wall
+
     first_output: list[float] = []
     cli_wall: list[float] = []
+    cached_first: list[float] = []
     direct: list[float] = []
+    ta_run("warm-up", cached_env)  # fills the bytecode cache
     for i in range(args.starts):
         stamp = stamps / f"direct-{i}"
         start = time.time()
         subprocess.run(python_agent(STAMP_AGENT, str(stamp)), stdout=subprocess.DEVNULL,
                        check=True)  # fmt: skip
         direct.append(wait_for_file(stamp) - start)
-
-        stamp = stamps / f"run-{i}"
-        cmd = [ta, "--project", str(project), "run", "--detach", f"start {i}", "--",
-               *python_agent(STAMP_AGENT, str(stamp))]  # fmt: skip
-        start = time.time()
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
-        cli_wall.append(time.time() - start)
-        if proc.returncode != 0:
-            raise RuntimeError(f"ta run failed: {proc.stderr.decode('utf-8', 'replace')}")
-        first_output.append(wait_for_file(stamp) - start)
-        session_id = proc.stdout.decode().strip()
-        record = project / ".ta" / "run" / f"{session_id}.json"
-        deadline = time.monotonic() + 30
-        while record.exists() and time.monotonic() < deadline:  # the host has finished
-            time.sleep(0.01)
+        first, wall = ta_run(f"run-{i}", None)
+        first_output.append(first)
+        cli_wall.append(wall)
+        cached_first.append(ta_run(f"cached-{i}", cached_env)[0])
     result = {
         "ta_run_to_first_output_s": first_output,
         "ta_run_cli_wall_s": cli_wall,
+        "ta_run_bytecode_cache_to_first_output_s": cached_first,
         "agent_direct_s": direct,
         "median_ta_run_to_first_output_s": median(first_output),
         "median_ta_run_cli_wall_s": median(cli_wall),
+        "median_ta_run_bytecode_cache_to_first_output_s": median(cached_first),
         "median_agent_direct_s": median(direct),
+        "environment_PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE"),
     }
     log(f"  ta run → first output {median(first_output) * 1e3:.0f} ms "
         f"(agent alone {median(direct) * 1e3:.0f} ms)")  # fmt: skip
@@ -514,6 +618,8 @@ def bench_start(
         Check("start", f"ta run --detach → agent's first output, median of {n}",
               f"{median(first_output) * 1e3:.0f} ms"),
         Check("start", "ta run --detach, CLI wall time", f"{median(cli_wall) * 1e3:.0f} ms"),
+        Check("start", "ta run --detach → first output, with a bytecode cache",
+              f"{median(cached_first) * 1e3:.0f} ms"),
         Check("start", "same agent started directly → first output",
               f"{median(direct) * 1e3:.0f} ms"),
     ]  # fmt: skip
@@ -544,6 +650,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--key-gap", type=float, default=0.002, help="seconds between keystrokes (0.002)"
     )
+    parser.add_argument(
+        "--idle-keys", type=int, help=f"keystrokes after a {IDLE_PAUSE} s pause (5; 2)"
+    )
+    parser.add_argument("--lines", type=int, help="typed lines ending in Enter (20; 5)")
     parser.add_argument("--starts", type=int, help="ta run samples (7; 3)")
     parser.add_argument("--ta", help="the ta executable (default: beside this Python)")
     parser.add_argument(
@@ -552,7 +662,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--name", default="host", help="results file: bench/results/NAME.json")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any target fails")
     args = parser.parse_args(argv)
-    defaults = {"mb": (200, 20), "runs": (5, 3), "keys": (1000, 200), "starts": (7, 3)}
+    defaults = {
+        "mb": (200, 20), "runs": (5, 3), "keys": (1000, 200), "idle_keys": (5, 2), "lines": (20, 5),
+        "starts": (7, 3),
+    }  # fmt: skip
     for key, (full, quick) in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, quick if args.quick else full)
@@ -579,6 +692,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
     }
     checks: list[Check] = []
+    load_before = load_average()
     try:
         if "relay" in args.only:
             results["relay"], found = bench_relay(workdir, args)
@@ -592,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["duration_s"] = round(time.monotonic() - started, 1)
+    results["load_average"] = {"before": load_before, "after": load_average()}
     results["checks"] = [c.to_dict() for c in checks]
 
     m = results["machine"]
@@ -600,7 +715,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nSession host benchmarks — {m['date']}, nproc {m['nproc']}, Python {m['python']}, "
           f"commit {src['commit']}{dirty}"
           + (" (quick run: sizes reduced)" if args.quick else ""))  # fmt: skip
-    print("Medians; ratios are of medians taken side by side in this run.\n")
+    print("Medians; ratios are of medians taken side by side in this run.")
+    load = results["load_average"]
+    print(f"1-minute load average {load['before']:.2f} before, {load['after']:.2f} after"
+          " (the benchmark itself keeps 2-3 processes busy)")  # fmt: skip
+    if load["before"] > 0.5 * (m["nproc"] or 1):
+        print("WARNING: the machine was busy before the run; throughput figures may be noisy.")
+    print()
     common.print_table(
         ["BENCH", "MEASUREMENT", "VALUE", "TARGET", "RESULT"],
         [[c.bench, c.measurement, c.value, c.target, c.result] for c in checks],
