@@ -59,15 +59,20 @@ from ta_session.model import (
     SessionEvent,
     StateChanged,
     StatusUpdate,
+    Timestamp,
     WaitingForInput,
 )
 from ta_session.store import Project
+from ta_session.store.hosts import process_start_time
 
 CLIENT_BUFFER_LIMIT = 8 << 20  # bytes of unsent output per client before it is resynchronised
 REPLAY_BYTES = 64 << 10  # recent output sent to a newly attached terminal
 READ_CHUNK = 1 << 16
 GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL when stopping the agent
 TICK = 0.25
+# A line typed in a terminal is logged (an fsynced write) this long after Enter, so that the
+# agent's echo of it reaches the terminals first: typing stays as quick as in a bare terminal.
+LINE_LOG_DELAY = 0.02
 
 ACTIVE = InteractiveSessionState.ACTIVE
 PAUSED = InteractiveSessionState.PAUSED
@@ -136,6 +141,8 @@ class SessionHost:
         self.recent = bytearray()
         self.decoders: dict[Any, codecs.IncrementalDecoder] = {}  # for clients taking events
         self.pending_input = bytearray()
+        # Lines typed in terminals, waiting to be logged: (monotonic time, wall time, channel, line)
+        self.typed_lines: list[tuple[float, Timestamp, str, str]] = []
         self.last_output = time.monotonic()
         self.activity = "running"
         self.stop_requested: str | None = None  # "close" | "abort" | "auto"
@@ -177,6 +184,13 @@ class SessionHost:
         for fd in self.agent.outputs:
             self.sel.register(fd, selectors.EVENT_READ, self._on_agent_output)
         self.outputs_open = len(self.agent.outputs)
+        # Recorded so that, if this host is lost, whoever handles the session can end the agent.
+        with contextlib.suppress(OSError):
+            self.project.hosts.update(
+                self.session_id,
+                agent_pid=self.agent.pid,
+                agent_start_time=process_start_time(self.agent.pid),
+            )
         self._log(
             "ta-system", f"Agent launched: {' '.join(self.plan.argv)}", audit="agent_launched"
         )
@@ -233,11 +247,14 @@ class SessionHost:
         while True:
             for key, mask in self.sel.select(self._timeout()):
                 key.data(key, mask)
+            self._log_typed_lines(due_only=True)
             if self._agent_finished():
                 break
             self._tick()
 
     def _timeout(self) -> float:
+        if self.typed_lines:
+            return max(0.0, self.typed_lines[0][0] + LINE_LOG_DELAY - time.monotonic())
         return TICK
 
     def _agent_finished(self) -> bool:
@@ -544,9 +561,20 @@ class SessionHost:
     def _typed(self, client: Client, data: bytes) -> None:
         if not self.plan.allow_human_input:
             return
+        if self.plan.mode != "pty":
+            # No terminal turns Enter (CR) into a newline on a pipe; a line reader needs one.
+            data = data.replace(b"\r", b"\n")
         self._write_agent(data)
+        now, stamp = time.monotonic(), Timestamp.now()
         for line in self._complete_lines(client, data):
-            self._log("human", line, channel_id=client.channel_id)
+            self.typed_lines.append((now, stamp, client.channel_id, line))
+
+    def _log_typed_lines(self, *, due_only: bool = False) -> None:
+        """Log typed lines (all, or those whose short delay is over), oldest first."""
+        now = time.monotonic()
+        while self.typed_lines and (not due_only or now >= self.typed_lines[0][0] + LINE_LOG_DELAY):
+            _, stamp, channel_id, line = self.typed_lines.pop(0)
+            self._append("human", line, channel_id=channel_id, timestamp=stamp)
 
     @staticmethod
     def _complete_lines(client: Client, data: bytes) -> list[str]:
@@ -825,11 +853,24 @@ class SessionHost:
     def _log(
         self, sender: str, content: str, *, channel_id: str | None = None, audit: str | None = None
     ) -> None:
-        self.project.sessions.append_message(
-            self.session_id, sender, content, channel_id=channel_id
-        )
+        self._log_typed_lines()  # keep the log in the order things happened
+        if channel_id is None and sender == "ta-system":
+            channel_id = "ta-host"  # the host's own messages are not the starting terminal's
+        self._append(sender, content, channel_id=channel_id)
         if audit is not None:
             self._audit(audit, channel_id or "ta-host", {"text": content})
+
+    def _append(
+        self,
+        sender: str,
+        content: str,
+        *,
+        channel_id: str | None,
+        timestamp: Timestamp | None = None,
+    ) -> None:
+        self.project.sessions.append_message(
+            self.session_id, sender, content, channel_id=channel_id, timestamp=timestamp
+        )
         if self.recorder is not None and sender == "human":
             self.recorder.marker(f"input: {content[:60]}")
 

@@ -223,7 +223,13 @@ class InteractiveSessionStore:
             return _copy(working)  # ``working`` is now the cached session: never hand it out
 
     def append_message(
-        self, session_id: UUID | str, sender: str, content: str, *, channel_id: str | None = None
+        self,
+        session_id: UUID | str,
+        sender: str,
+        content: str,
+        *,
+        channel_id: str | None = None,
+        timestamp: Timestamp | None = None,
     ) -> SessionMessage:
         """Log a message durably in O(1); the snapshot follows within 250 ms (see module doc)."""
         sid = parse_uuid(session_id)
@@ -232,7 +238,7 @@ class InteractiveSessionStore:
             if cached.marker is None:
                 cached.marker = self._write_marker(sid)
             session = cached.session
-            message = SessionMessage(sender, content, Timestamp.now())
+            message = SessionMessage(sender, content, timestamp or Timestamp.now())
             self.audit.append(
                 "message",
                 session_id=sid,

@@ -44,22 +44,38 @@ def digest_link(target: str) -> str:
     return digest_bytes(os.fsencode(target))
 
 
-def _copy_file(src: str, dst: str, mode: int, clone: list[bool]) -> str:
-    """Copy one file's content; return its digest. ``clone[0]`` remembers whether cloning works."""
-    with open(src, "rb") as fin:
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode | 0o200)
-        with os.fdopen(fd, "wb") as fout:
+def _copy_file(src: str, dst: str, mode: int, times_ns: tuple[int, int], clone: list[bool]) -> str:
+    """Copy one file's content, mode and times; return its digest.
+
+    ``clone[0]`` remembers whether cloning works. Plain file descriptors, no buffered file
+    objects: a staging copy is mostly small files, where their set-up costs more than the copy.
+    """
+    fin = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fout = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode | 0o200)
+        try:
+            digest = None
             if clone[0]:
                 try:
-                    fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
-                    return digest_file(src)
+                    fcntl.ioctl(fout, _FICLONE, fin)
+                    digest = digest_file(src)
                 except OSError:
                     clone[0] = False  # not supported here: plain copies from now on
-            hasher = hashlib.sha256()
-            while chunk := fin.read(_CHUNK):
-                hasher.update(chunk)
-                fout.write(chunk)
-            return "sha256:" + hasher.hexdigest()
+            if digest is None:
+                hasher = hashlib.sha256()
+                while chunk := os.read(fin, _CHUNK):
+                    hasher.update(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fout, view) :]
+                digest = "sha256:" + hasher.hexdigest()
+            os.fchmod(fout, mode)
+            os.utime(fout, ns=times_ns)
+            return digest
+        finally:
+            os.close(fout)
+    finally:
+        os.close(fin)
 
 
 def create_staging(source: Path, destination: Path) -> Manifest:
@@ -86,9 +102,8 @@ def create_staging(source: Path, destination: Path) -> Manifest:
                     "symlink", st.st_size, st.st_mtime_ns, link_mode, digest_link(link)
                 )
             elif stat.S_ISREG(st.st_mode):
-                digest = _copy_file(entry.path, target, mode, clone)
-                os.chmod(target, mode)
-                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+                times = (st.st_atime_ns, st.st_mtime_ns)
+                digest = _copy_file(entry.path, target, mode, times, clone)
                 manifest[rel] = Entry("file", st.st_size, st.st_mtime_ns, mode, digest)
             # Sockets, FIFOs and devices are not project content: not staged.
         for rel, entry in manifest.items():  # folders last: their modes may forbid writing
