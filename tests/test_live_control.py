@@ -262,3 +262,29 @@ def test_broken_agent_yaml_is_an_error_naming_the_file(live: Live) -> None:
     assert str(path) in lines[0]
     assert "Traceback" not in result.stderr
     assert live.session_ids() == set()  # nothing was started
+
+
+@pytest.mark.parametrize("agent_survives", [True, False], ids=["agent-ignores-hup", "child-only"])
+def test_what_a_lost_host_left_running_is_ended_by_abort(live: Live, agent_survives: bool) -> None:
+    # Pipe capture: no terminal hangs up when the host dies, so processes that ignore SIGHUP
+    # outlive it. Handling the lost session must end the agent's whole process group.
+    trap = "trap '' HUP; " if agent_survives else ""
+    script = f"{trap}(trap '' HUP; exec sleep 300) & echo child=$!; sleep 300"
+    live.write_agent(
+        "stubborn",
+        "name: stubborn\ncommand: sh\n"
+        f"args_template: ['-c', {script!r}]\n"
+        "interactive: {enabled: true, output_capture: pipe}\n",
+    )
+    sid = live.start(agent="stubborn")
+    output = live.wait_output(sid, "child=")
+    child = int(output.split("child=")[1].split()[0])
+    host_pid, agent_pid = live.host_pid(sid), live.agent_pid(sid)
+    os.kill(host_pid, signal.SIGKILL)
+    wait_for(lambda: live.listed(sid)["host"]["status"] == "lost", what="the host to be lost")
+    assert is_running(child)  # the orphan this test is about
+
+    result = live.ta("session", "abort", sid, "--reason", "host died")
+    assert result.returncode == 0, result.stderr
+    wait_gone(child, agent_pid)
+    assert live.state(sid) == "aborted"

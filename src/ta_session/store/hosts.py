@@ -46,6 +46,22 @@ def process_start_time(pid: int) -> int | None:
         return None
 
 
+def group_members(pgid: int) -> list[int]:
+    """Pids of the live processes in process group ``pgid``."""
+    members = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and fields[0] not in (b"Z", b"X") and fields[2] == str(pgid).encode():
+            members.append(int(name))
+    return members
+
+
 def pid_is_running(pid: int, start_time: int | None) -> bool:
     if pid <= 0:
         return False
@@ -108,7 +124,13 @@ class HostRegistry:
 
         record = self.read(session_id) or {}
         pid = record.get("agent_pid")
-        if not isinstance(pid, int) or not pid_is_running(pid, record.get("agent_start_time")):
+        if not isinstance(pid, int) or pid <= 1:
+            return False
+        # If the agent is gone (or its pid was reused: then leave well alone), its children may
+        # live on in its process group; while any member lives, no other process can take that
+        # group id, so the members found are the agent's.
+        agent_running = pid_is_running(pid, record.get("agent_start_time"))
+        if not agent_running and (process_start_time(pid) is not None or not group_members(pid)):
             return False
         try:
             os.killpg(pid, signal.SIGKILL)
