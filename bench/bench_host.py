@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import common
-from common import log, median, percentile
+from common import Check, log, median, percentile
 from ta_session.channels.client import HostClient, HostUnavailable
 from ta_session.cli.run_cmd import start_session
 from ta_session.host.launch import start_host
@@ -98,30 +98,6 @@ with open(sys.argv[1] + ".tmp", "w") as handle:
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 print("started", flush=True)
 """
-
-
-@dataclass
-class Check:
-    """One line of the summary table."""
-
-    bench: str
-    measurement: str
-    value: str
-    target: str = ""
-    passed: bool | None = None  # None: information only
-
-    @property
-    def result(self) -> str:
-        return "" if self.passed is None else ("PASS" if self.passed else "FAIL")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "bench": self.bench,
-            "measurement": self.measurement,
-            "value": self.value,
-            "target": self.target or None,
-            "result": self.result or None,
-        }
 
 
 # -- helpers ---------------------------------------------------------------------------------

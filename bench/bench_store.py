@@ -23,43 +23,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import common
 import gen_sessions as gen
-from common import fmt_ns, fmt_ratio, log, median, now_ns, run_wall_ns
+from common import Check, fmt_ns, fmt_ratio, log, median, now_ns, run_wall_ns
 
 APPEND_SIZES = (10, 10_000)
 TARGET_APPEND_GROWTH = 2.0  # ours@10k / ours@10 must be at most this
 TARGET_APPEND_VS_REFERENCE = 20.0  # reference@10k / ours@10k must be at least this
 TARGET_LIST_ALL_NS = 500_000_000  # warm `ta session list --all`, 10,000 sessions
 TARGET_LIST_SMALL_NS = 150_000_000  # `ta session list`, 100 sessions, process start included
-
-
-@dataclass
-class Check:
-    """One line of the summary table."""
-
-    bench: str
-    measurement: str
-    value: str
-    target: str = ""
-    passed: bool | None = None  # None: information only
-
-    @property
-    def result(self) -> str:
-        return "" if self.passed is None else ("PASS" if self.passed else "FAIL")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "bench": self.bench,
-            "measurement": self.measurement,
-            "value": self.value,
-            "target": self.target or None,
-            "result": self.result or None,
-        }
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -48,37 +48,13 @@ from typing import Any
 from unittest import mock
 
 import common
-from common import fmt_ns, fmt_ratio, log, median, now_ns, run_wall_ns
+from common import Check, fmt_ns, fmt_ratio, log, median, now_ns, run_wall_ns
 
 TARGET_STAGING_RATIO = 1.5  # create_staging / cp -a, at most
 TARGET_DRAFT_BUILD_NS = 1_000_000_000  # draft build, 20,000 files, 10 changed: below
 
 MB = 1_000_000
 CHANGES = {"modify": 6, "add": 2, "delete": 2}
-
-
-@dataclass
-class Check:
-    """One line of the summary table."""
-
-    bench: str
-    measurement: str
-    value: str
-    target: str = ""
-    passed: bool | None = None  # None: information only
-
-    @property
-    def result(self) -> str:
-        return "" if self.passed is None else ("PASS" if self.passed else "FAIL")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "bench": self.bench,
-            "measurement": self.measurement,
-            "value": self.value,
-            "target": self.target or None,
-            "result": self.result or None,
-        }
 
 
 def ratio(numerator: float, denominator: float) -> float:

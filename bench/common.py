@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,30 @@ RESULTS_DIR = BENCH_DIR / "results"
 
 
 # -- timing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    """One line of the summary table."""
+
+    bench: str
+    measurement: str
+    value: str
+    target: str = ""
+    passed: bool | None = None  # None: information only
+
+    @property
+    def result(self) -> str:
+        return "" if self.passed is None else ("PASS" if self.passed else "FAIL")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bench": self.bench,
+            "measurement": self.measurement,
+            "value": self.value,
+            "target": self.target or None,
+            "result": self.result or None,
+        }
 
 
 def now_ns() -> int:
