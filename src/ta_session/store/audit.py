@@ -125,6 +125,11 @@ class AuditLog:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             end = os.lseek(fd, 0, os.SEEK_END)
+            if end > 0 and not self._ends_with_newline(fd, end):
+                # A writer killed in the middle of its write (a write can be cut short by a
+                # fatal signal) left part of a line that was never acknowledged: drop it.
+                end = self._complete_end(fd, end)
+                os.ftruncate(fd, end)
             previous, count = self._last_line(fd, end)
             event = AuditEvent(
                 event_id=str(uuid4()),
@@ -140,8 +145,6 @@ class AuditLog:
             )
             line = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
             encoded = line.encode("utf-8", "surrogateescape")
-            if end > 0 and not self._ends_with_newline(fd, end):
-                encoded = b"\n" + encoded  # a torn last line never swallows ours
             os.write(fd, encoded + b"\n")
             os.fsync(fd)
             self._write_head(count + 1 if count is not None else None, line_hash(encoded))
@@ -216,6 +219,18 @@ class AuditLog:
         return count
 
     @staticmethod
+    def _complete_end(fd: int, end: int) -> int:
+        """The offset just after the last newline before ``end`` (0 if there is none)."""
+        pos = end
+        while pos > 0:
+            step = min(_TAIL_CHUNK, pos)
+            pos -= step
+            cut = os.pread(fd, step, pos).rfind(b"\n")
+            if cut >= 0:
+                return pos + cut + 1
+        return 0
+
+    @staticmethod
     def _ends_with_newline(fd: int, end: int) -> bool:
         return os.pread(fd, 1, end - 1) == b"\n"
 
@@ -259,6 +274,12 @@ class AuditLog:
                     except ValueError:
                         data = None
                     if not isinstance(data, dict) or "previous_hash" not in data:
+                        if not raw.endswith(b"\n"):
+                            # The tail of an append cut short by a crash: never acknowledged,
+                            # dropped by the next append. The head check below still notices
+                            # a real last line that was damaged.
+                            number -= 1
+                            break
                         return VerifyResult(False, number, number, "not a valid audit event")
                     claimed = data["previous_hash"]
                     expected = line_hash(previous) if previous is not None else None
