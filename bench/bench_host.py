@@ -698,14 +698,7 @@ def main(argv: list[str] | None = None) -> int:
     if load["before"] > 0.5 * (m["nproc"] or 1):
         print("WARNING: the machine was busy before the run; throughput figures may be noisy.")
     print()
-    common.print_table(
-        ["BENCH", "MEASUREMENT", "VALUE", "TARGET", "RESULT"],
-        [[c.bench, c.measurement, c.value, c.target, c.result] for c in checks],
-    )
-    path = common.write_results(args.name, results)
-    failed = [c for c in checks if c.passed is False]
-    print(f"\n{len(failed)} target(s) missed; took {results['duration_s']} s; results in {path}")
-    return 1 if failed and args.strict else 0
+    return common.report(args.name, results, checks, strict=args.strict, value_header="VALUE")
 
 
 if __name__ == "__main__":

@@ -455,14 +455,7 @@ def main(argv: list[str] | None = None) -> int:
           f"commit {src['commit']}{dirty}"
           + (" (quick run: sizes reduced)" if args.quick else ""))  # fmt: skip
     print("Medians; ratios are of medians taken side by side in this run.\n")
-    common.print_table(
-        ["BENCH", "MEASUREMENT", "MEDIAN", "TARGET", "RESULT"],
-        [[c.bench, c.measurement, c.value, c.target, c.result] for c in checks],
-    )
-    path = common.write_results(args.name, results)
-    failed = [c for c in checks if c.passed is False]
-    print(f"\n{len(failed)} target(s) missed; took {results['duration_s']} s; results in {path}")
-    return 1 if failed and args.strict else 0
+    return common.report(args.name, results, checks, strict=args.strict)
 
 
 if __name__ == "__main__":

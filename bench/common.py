@@ -51,6 +51,25 @@ class Check:
         }
 
 
+def report(
+    name: str,
+    results: dict[str, Any],
+    checks: Sequence[Check],
+    *,
+    strict: bool,
+    value_header: str = "MEDIAN",
+) -> int:
+    """Print the summary table, write the JSON results, and return the exit code."""
+    print_table(
+        ["BENCH", "MEASUREMENT", value_header, "TARGET", "RESULT"],
+        [[c.bench, c.measurement, c.value, c.target, c.result] for c in checks],
+    )
+    path = write_results(name, results)
+    failed = [c for c in checks if c.passed is False]
+    print(f"\n{len(failed)} target(s) missed; took {results['duration_s']} s; results in {path}")
+    return 1 if failed and strict else 0
+
+
 def now_ns() -> int:
     return time.perf_counter_ns()
 
