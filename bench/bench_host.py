@@ -655,18 +655,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"cannot find the ta executable {ta!r} (use --ta)")
     if "relay" in args.only and shutil.which("script") is None:
         raise SystemExit("the relay baseline needs `script` (util-linux)")
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="ta-bench-host-", dir=args.workdir))
+    workdir = common.make_workdir("ta-bench-host-", args.workdir)
     log(f"bench_host: working in {workdir}" + (" (quick)" if args.quick else ""))
 
     started = time.monotonic()
-    results: dict[str, Any] = {
-        "machine": common.machine_info(),
-        "source": common.source_info(),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-    }
+    results: dict[str, Any] = common.run_header(args)
     checks: list[Check] = []
     load_before = load_average()
     try:

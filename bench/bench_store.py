@@ -20,7 +20,6 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -411,18 +410,11 @@ def main(argv: list[str] | None = None) -> int:
     needs_ta = {"list-all", "list-small"} & set(args.only)
     if needs_ta and not Path(ta).exists() and shutil.which(ta) is None:
         raise SystemExit(f"cannot find the ta executable {ta!r} (use --ta)")
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="ta-bench-", dir=args.workdir))
+    workdir = common.make_workdir("ta-bench-", args.workdir)
     log(f"bench_store: working in {workdir}" + (" (quick)" if args.quick else ""))
 
     started = time.monotonic()
-    results: dict[str, Any] = {
-        "machine": common.machine_info(),
-        "source": common.source_info(),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-    }
+    results: dict[str, Any] = common.run_header(args)
     checks: list[Check] = []
     env = common.bytecode_env(workdir / "pycache")
     results["bytecode_cache"] = "on (PYTHONPYCACHEPREFIX in the work folder)"

@@ -39,8 +39,6 @@ import random
 import resource
 import shutil
 import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -641,18 +639,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.workdir is not None:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="ta-bench-ws-", dir=args.workdir))
+    workdir = common.make_workdir("ta-bench-ws-", args.workdir)
     log(f"bench_workspace: working in {workdir}" + (" (quick)" if args.quick else ""))
 
     started = time.monotonic()
-    results: dict[str, Any] = {
-        "machine": common.machine_info(),
-        "source": common.source_info(),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-    }
+    results: dict[str, Any] = common.run_header(args)
     fs = subprocess.run(["df", "-T", str(workdir)], capture_output=True, text=True).stdout
     results["machine"]["filesystem"] = fs.splitlines()[-1].split()[1] if fs else None
     checks: list[Check] = []

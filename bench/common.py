@@ -51,6 +51,25 @@ class Check:
         }
 
 
+def make_workdir(prefix: str, parent: Path | None) -> Path:
+    """A fresh temporary folder for one run (inside ``parent`` when given)."""
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
+def run_header(args: Any) -> dict[str, Any]:
+    """What every results file starts with: machine, source, command and configuration."""
+    return {
+        "machine": machine_info(),
+        "source": source_info(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+
+
 def report(
     name: str,
     results: dict[str, Any],
