@@ -3,7 +3,6 @@ attached terminal reads."""
 
 from __future__ import annotations
 
-import os
 import select
 import socket
 import time
@@ -148,9 +147,3 @@ class HostClient:
                 if frame.kind is FrameKind.CONTROL:
                     self._frames = frames[i + 1 :] + self._frames
                     return frame.json()
-
-
-def connect_session(socket_path: str | Path, channel_id: str, **kwargs: Any) -> HostClient:
-    if not os.path.exists(socket_path):
-        raise HostUnavailable("the session host is not running")
-    return HostClient.connect(socket_path, channel_id=channel_id, **kwargs)

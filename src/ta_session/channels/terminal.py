@@ -12,7 +12,6 @@ import os
 import select
 import signal
 import struct
-import sys
 import termios
 import tty
 from dataclasses import dataclass, replace
@@ -196,7 +195,3 @@ class _StatusLine:
             _, rows = terminal_size(self.fd)
             _write_all(self.fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b8".encode())
             self.shown = False
-
-
-def stdin_is_terminal() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()

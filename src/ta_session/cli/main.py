@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ta_session.cli.output import CommandError, UsageError, error_line
 
@@ -55,6 +56,14 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+def _subcommands(groups: Any, name: str, *, help: str, common: argparse.ArgumentParser) -> Any:
+    """A command group (``ta NAME``) whose subcommand is required."""
+    group = groups.add_parser(name, help=help, parents=[common])
+    commands = group.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
+    commands.required = True
+    return commands
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     # SUPPRESS: a subcommand's parser must not reset a value given before the subcommand.
@@ -70,9 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", parser_class=_Parser)
     groups.required = True
 
-    session = groups.add_parser("session", help="interactive sessions", parents=[common])
-    s = session.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
-    s.required = True
+    s = _subcommands(groups, "session", help="interactive sessions", common=common)
     p = s.add_parser("list", help="list sessions (alive ones unless --all)", parents=[common])
     p.add_argument("--all", action="store_true", help="include completed and aborted sessions")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -135,10 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="answer for you and print a summary (scripts, tests)")  # fmt: skip
     demo.add_argument("--dir", metavar="DIR", help="where to create the demo project")
 
-    draft = groups.add_parser("draft", help="review and apply the agent's changes",
-                              parents=[common])  # fmt: skip
-    d = draft.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
-    d.required = True
+    d = _subcommands(groups, "draft", help="review and apply the agent's changes", common=common)
     p = d.add_parser("build", help="build a draft of a goal's changes now", parents=[common])
     p.add_argument("goal", nargs="?", metavar="GOAL", help="goal id or prefix (default: newest)")
     p = d.add_parser("list", help="list drafts", parents=[common])
@@ -162,27 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("draft", metavar="DRAFT", help="draft id or unique prefix")
     p.add_argument("--force", action="store_true", help="overwrite source changes (conflicts)")
 
-    goal = groups.add_parser("goal", help="goals", parents=[common])
-    g = goal.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
-    g.required = True
+    g = _subcommands(groups, "goal", help="goals", common=common)
     p = g.add_parser("list", help="list goals", parents=[common])
     p.add_argument("--json", action="store_true", help="print JSON")
     p = g.add_parser("show", help="show one goal", parents=[common])
     p.add_argument("goal", metavar="ID", help="goal id or unique prefix")
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    audit = groups.add_parser("audit", help="the audit log", parents=[common])
-    a = audit.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
-    a.required = True
+    a = _subcommands(groups, "audit", help="the audit log", common=common)
     p = a.add_parser("log", help="show audit events", parents=[common])
     p.add_argument("--session", metavar="ID", help="only events of this session")
     p.add_argument("--limit", type=int, metavar="N", help="only the last N events")
     p.add_argument("--json", action="store_true", help="print JSON lines")
     a.add_parser("verify", help="check the hash chain", parents=[common])
 
-    agents = groups.add_parser("agents", help="agent configurations", parents=[common])
-    ag = agents.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=_Parser)
-    ag.required = True
+    ag = _subcommands(groups, "agents", help="agent configurations", common=common)
     p = ag.add_parser("list", help="list available agents", parents=[common])
     p.add_argument("--json", action="store_true", help="print JSON")
     p = ag.add_parser("show", help="show one agent's configuration", parents=[common])
