@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE_DIR = REPO.parent / "shared" / "fixtures" / "reference-sessions"
+REFERENCE_DIR = REPO / "tests" / "fixtures" / "reference-sessions"  # copied from shared/
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ PAUSED = InteractiveSessionState.PAUSED
 COMPLETED = InteractiveSessionState.COMPLETED
 ABORTED = InteractiveSessionState.ABORTED
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "reference-sessions"
+REFERENCE_DIR = Path(__file__).resolve().parent / "fixtures" / "reference-sessions"
 FIXTURES = sorted(REFERENCE_DIR.glob("*.json"))
 GOAL = UUID("845a79f8-2bb8-4c0f-90bb-2c0a42bba110")
 
