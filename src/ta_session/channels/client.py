@@ -20,13 +20,14 @@ from ta_session.host.wire import (
     unix_address,
 )
 from ta_session.model import HumanInput
+from ta_session.model.errors import TaError
 
 
-class HostUnavailable(Exception):
+class HostUnavailable(TaError):
     """No host answers on the session's socket."""
 
 
-class HostRequestError(Exception):
+class HostRequestError(TaError):
     """The host refused a request; the message says why."""
 
 

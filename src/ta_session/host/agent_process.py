@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ta_session.model import OutputStream
+from ta_session.model.errors import TaError
 
 _PR_SET_PDEATHSIG = 1
 
 
-class LaunchError(Exception):
+class LaunchError(TaError):
     """The agent could not be started; the message is for the human."""
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from ta_session.host.server import LaunchPlan
 from ta_session.model import Goal, InteractiveSession
+from ta_session.model.errors import TaError
 from ta_session.store import Project
 
 READY_TIMEOUT = 30.0
 
 
-class HostStartError(Exception):
+class HostStartError(TaError):
     """The host could not start the agent; the message is for the human."""
 
 

@@ -10,12 +10,16 @@ _EXPORTS = {
     "Answer": "ta_session.model.protocol",
     "Approve": "ta_session.model.protocol",
     "BuildDraft": "ta_session.model.protocol",
+    "CaptureMode": "ta_session.model.config",
+    "ClientRole": "ta_session.model.host",
     "Close": "ta_session.model.protocol",
     "Discuss": "ta_session.model.protocol",
     "DraftReady": "ta_session.model.protocol",
     "Goal": "ta_session.model.goal",
     "GoalComplete": "ta_session.model.protocol",
     "GoalState": "ta_session.model.goal",
+    "HostActivity": "ta_session.model.host",
+    "HostState": "ta_session.model.host",
     "HumanInput": "ta_session.model.protocol",
     "InteractiveConfig": "ta_session.model.config",
     "InteractiveSession": "ta_session.model.session",
@@ -30,6 +34,7 @@ _EXPORTS = {
     "SessionChannelError": "ta_session.model.errors",
     "SessionEvent": "ta_session.model.protocol",
     "SessionMessage": "ta_session.model.session",
+    "TaError": "ta_session.model.errors",
     "StateChanged": "ta_session.model.protocol",
     "StatusUpdate": "ta_session.model.protocol",
     "Timestamp": "ta_session.model.timestamps",
@@ -42,9 +47,10 @@ __all__ = sorted(_EXPORTS)
 __getattr__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:
-    from ta_session.model.config import InteractiveConfig
-    from ta_session.model.errors import RecordFormatError, SessionChannelError
+    from ta_session.model.config import CaptureMode, InteractiveConfig
+    from ta_session.model.errors import RecordFormatError, SessionChannelError, TaError
     from ta_session.model.goal import Goal, GoalState, goal_prompt
+    from ta_session.model.host import ClientRole, HostActivity, HostState
     from ta_session.model.ids import parse_uuid
     from ta_session.model.protocol import (
         Abort,

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from ta_session.model.errors import RecordFormatError
 
-OUTPUT_CAPTURE_MODES = ("pipe", "pty", "log")
+
+class CaptureMode(StrEnum):
+    """How the host captures the agent's output (``interactive.output_capture``)."""
+
+    PIPE = "pipe"  # stdout/stderr on pipes, input on a pipe
+    PTY = "pty"  # a pseudo-terminal: full-screen programs work
+    LOG = "log"  # output recorded only; no live relay to clients
+
+
+OUTPUT_CAPTURE_MODES = tuple(mode.value for mode in CaptureMode)
 _IDLE_TIMEOUT = re.compile(r"idle_timeout\s*:\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\Z")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -16,7 +26,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 @dataclass(slots=True)
 class InteractiveConfig:
     enabled: bool = False
-    output_capture: str = "pipe"
+    output_capture: CaptureMode = CaptureMode.PIPE
     allow_human_input: bool = True
     auto_exit_on: str | None = None
     resume_cmd: str | None = None
@@ -57,6 +67,7 @@ class InteractiveConfig:
             raise RecordFormatError(
                 f"'output_capture' is {self.output_capture!r}; expected one of {modes}"
             )
+        self.output_capture = CaptureMode(self.output_capture)
         for name in ("auto_exit_on", "resume_cmd"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
@@ -82,6 +93,7 @@ class InteractiveConfig:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: getattr(self, name) for name in _FIELD_NAMES}
+        out["output_capture"] = self.output_capture.value  # a plain string for JSON and YAML
         out.update(self.extra)
         return out
 

@@ -1,14 +1,22 @@
-"""The errors the model raises."""
+"""The errors the model raises, and the base class of every expected failure."""
 
 
-class SessionChannelError(Exception):
+class TaError(Exception):
+    """An expected failure (bad input, a refused request, a missing file, a host that is gone).
+
+    Every layer's own errors derive from it; the message is a complete sentence for the user,
+    so a channel prints it as one line and never needs a traceback.
+    """
+
+
+class SessionChannelError(TaError):
     """A rule of the session model was broken (e.g. an invalid state transition).
 
     The message is meant for people: it is printed as-is on the command line.
     """
 
 
-class RecordFormatError(ValueError):
+class RecordFormatError(TaError, ValueError):
     """A stored record could not be understood; the message says why."""
 
 

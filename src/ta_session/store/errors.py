@@ -1,7 +1,9 @@
 """Errors raised by the store. Their messages are complete sentences for the user."""
 
+from ta_session.model.errors import TaError
 
-class StoreError(Exception):
+
+class StoreError(TaError):
     """Something in ``.ta/`` could not be read or written as asked."""
 
 

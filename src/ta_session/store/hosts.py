@@ -13,18 +13,23 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from ta_session.model.host import HostActivity, HostState
 from ta_session.store.atomic import atomic_write
 
 
 @dataclass(frozen=True, slots=True)
 class HostStatus:
-    status: str  # "live" | "lost" | "none"
+    status: HostState
     pid: int | None = None
     socket: str | None = None
-    activity: str | None = None  # "running" | "idle" | "waiting" while live
+    activity: HostActivity | None = None  # while live
+
+    @property
+    def live(self) -> bool:
+        return self.status is HostState.LIVE
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "pid": self.pid, "socket": self.socket}
+        return {"status": self.status.value, "pid": self.pid, "socket": self.socket}
 
 
 def process_start_time(pid: int) -> int | None:
@@ -146,5 +151,14 @@ class HostRegistry:
         if record is not None:
             pid = record.get("pid")
             if isinstance(pid, int) and pid_is_running(pid, record.get("start_time")):
-                return HostStatus("live", pid, record.get("socket"), record.get("activity"))
-        return HostStatus("lost" if alive else "none")
+                activity = record.get("activity")
+                return HostStatus(
+                    HostState.LIVE,
+                    pid,
+                    record.get("socket"),
+                    HostActivity(activity) if activity in _ACTIVITIES else None,
+                )
+        return HostStatus(HostState.LOST if alive else HostState.NONE)
+
+
+_ACTIVITIES = frozenset(a.value for a in HostActivity)

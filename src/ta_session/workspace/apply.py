@@ -24,11 +24,12 @@ from uuid import UUID
 
 from ta_session.model import RecordFormatError, Timestamp
 from ta_session.model.draft import Artifact, ChangeType, Disposition, Draft, DraftStatus
+from ta_session.model.errors import TaError
 from ta_session.store import Project
 from ta_session.workspace.staging import digest_file, digest_link
 
 
-class ApplyError(Exception):
+class ApplyError(TaError):
     """Apply refused or failed; nothing in the source was changed."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ta_session.model import RecordFormatError
 from ta_session.model.draft import Artifact, ChangeType, uri_for
+from ta_session.model.errors import TaError
 from ta_session.workspace.ignore import walk
 from ta_session.workspace.manifest import Entry, Manifest
 from ta_session.workspace.staging import digest_bytes, digest_file, digest_link
@@ -23,7 +24,7 @@ MAX_DIFF_BYTES = 1 << 20  # larger text files get a size/hash marker instead of 
 _SNIFF = 8000
 
 
-class WorkspaceMissing(Exception):
+class WorkspaceMissing(TaError):
     """The staging folder is gone; the message says which and what to do."""
 
 

@@ -17,6 +17,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+from ta_session.model.errors import TaError
 from ta_session.workspace.ignore import walk
 from ta_session.workspace.manifest import Entry, Manifest
 
@@ -26,7 +27,7 @@ _BATCH = 256  # files per task when copying on several threads
 _COPY_THREADS = 2
 
 
-class StagingError(Exception):
+class StagingError(TaError):
     pass
 
 

@@ -1,0 +1,29 @@
+"""The closed sets of states a live session's host and its clients are in."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class HostState(StrEnum):
+    """Whether a session has a running host: ``live``; an alive session without one: ``lost``;
+    a finished session: ``none``."""
+
+    LIVE = "live"
+    LOST = "lost"
+    NONE = "none"
+
+
+class HostActivity(StrEnum):
+    """What the agent of a live session is doing, as the host sees it (SPEC §4.4)."""
+
+    RUNNING = "running"  # output arrived recently
+    IDLE = "idle"  # quiet, and nothing on screen looks like a question
+    WAITING = "waiting"  # quiet, and a prompt pattern matches: it waits for the human
+
+
+class ClientRole(StrEnum):
+    """What a client of the host's socket is: a terminal typing into the agent, or a script."""
+
+    ATTACH = "attach"
+    CONTROL = "control"
