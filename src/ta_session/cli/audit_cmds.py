@@ -6,15 +6,19 @@ import argparse
 import json
 import sys
 from collections import deque
+from collections.abc import Iterator
 
 from ta_session.cli.context import open_project, resolve_session
 from ta_session.cli.output import CommandError, one_line, table
+from ta_session.store import AuditEvent
 
 
 def cmd_log(args: argparse.Namespace) -> int:
     project = open_project(args)
     session_id = str(resolve_session(project, args.session)) if args.session else None
-    events = (e for e in project.audit.events() if session_id is None or e.session_id == session_id)
+    events: Iterator[AuditEvent] = (
+        e for e in project.audit.events() if session_id is None or e.session_id == session_id
+    )
     if args.limit is not None:
         if args.limit < 0:
             raise CommandError("--limit must be zero or more", code=2)

@@ -177,13 +177,14 @@ def record_decision(
     uris = [draft.artifact(u).resource_uri for u in uris]
     if draft.session_id is not None:
         requests: list[Any] = []
-        for uri in uris or [None]:
+        targets: list[str | None] = list(uris) or [None]
+        for target in targets:
             if disposition is Disposition.APPROVED:
-                requests.append(Approve(draft.draft_id, uri))
+                requests.append(Approve(draft.draft_id, target))
             elif disposition is Disposition.REJECTED:
-                requests.append(Reject(draft.draft_id, uri, text or ""))
+                requests.append(Reject(draft.draft_id, target, text or ""))
             else:
-                requests.append(Discuss(draft.draft_id, uri, text or ""))
+                requests.append(Discuss(draft.draft_id, target, text or ""))
         first = ask_host(project, draft.session_id, requests[0])
         if first is not None:
             for request in requests[1:]:

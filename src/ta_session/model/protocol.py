@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import MISSING, dataclass, fields
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 from uuid import UUID
 
 from ta_session.model.errors import RecordFormatError, loads_json
@@ -80,7 +80,7 @@ class _Tagged:
             if f.name in kwargs and not _has_type(kwargs[f.name], f.type):
                 raise RecordFormatError(f"{cls.TAG_KEY} {tag!r}: {f.name!r} must be {f.type}")
         try:
-            return variant._coerce(**kwargs)
+            return variant._coerce(**kwargs)  # type: ignore[attr-defined]
         except (TypeError, ValueError) as exc:
             raise RecordFormatError(f"{cls.TAG_KEY} {tag!r}: {exc}") from None
 
@@ -119,7 +119,7 @@ class SessionEvent(_Tagged):
 
     @classmethod
     def from_dict(cls, data: Any) -> SessionEvent:
-        return SessionEvent._decode(data)
+        return cast(SessionEvent, SessionEvent._decode(data))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SessionEvent:
@@ -137,7 +137,7 @@ class AgentOutput(SessionEvent, tag="agent_output"):
             object.__setattr__(self, "stream", OutputStream(self.stream))
 
     @classmethod
-    def _coerce(cls, stream: Any, content: Any) -> AgentOutput:
+    def _coerce(cls, stream: Any, content: Any) -> AgentOutput:  # type: ignore[override]
         return cls(OutputStream(stream), content)
 
     def __str__(self) -> str:
@@ -204,7 +204,7 @@ class HumanInput(_Tagged):
 
     @classmethod
     def from_dict(cls, data: Any) -> HumanInput:
-        return HumanInput._decode(data)
+        return cast(HumanInput, HumanInput._decode(data))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> HumanInput:

@@ -239,7 +239,7 @@ def _strict_loader() -> Any:
 
     StrictLoader.add_constructor(
         yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-        construct_mapping,  # type: ignore[arg-type]
+        construct_mapping,
     )
     _LOADER = StrictLoader
     return _LOADER

@@ -21,6 +21,7 @@ so concurrent writers in different processes never lose each other's updates.
 from __future__ import annotations
 
 import atexit
+import builtins
 import os
 import secrets
 import threading
@@ -107,7 +108,7 @@ class InteractiveSessionStore:
         self._held: set[UUID] = set()
         self._timer: threading.Timer | None = None
         ref = weakref.ref(self)
-        atexit.register(lambda: (store := ref()) is not None and store.flush())
+        atexit.register(_flush_if_alive, ref)
 
     # -- paths ------------------------------------------------------------------------------
 
@@ -182,7 +183,7 @@ class InteractiveSessionStore:
                 continue
         return sessions
 
-    def list_alive(self) -> list[InteractiveSession]:
+    def list_alive(self) -> builtins.list[InteractiveSession]:
         return [s for s in self.list() if s.is_alive()]
 
     def find_active_for_goal(self, goal_id: UUID | str) -> InteractiveSession | None:
@@ -194,7 +195,7 @@ class InteractiveSessionStore:
 
     # -- our additions ----------------------------------------------------------------------
 
-    def summaries(self) -> list[SessionSummary]:
+    def summaries(self) -> builtins.list[SessionSummary]:
         """Fast listing from the index, newest ``updated_at`` first."""
         self._recover_pending()
         summaries, self.bad_files = self.index.refresh(self.sessions_dir, self._parse)
@@ -279,7 +280,7 @@ class InteractiveSessionStore:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _names(self) -> list[str]:
+    def _names(self) -> builtins.list[str]:
         try:
             return os.listdir(self.sessions_dir)
         except FileNotFoundError:
@@ -412,3 +413,10 @@ class InteractiveSessionStore:
                     self._current(sid)
             except (StoreError, OSError):
                 continue
+
+
+def _flush_if_alive(ref: weakref.ref[InteractiveSessionStore]) -> None:
+    """At exit, write any cached sessions of a store that still exists."""
+    store = ref()
+    if store is not None:
+        store.flush()
