@@ -425,7 +425,7 @@ class Scenario:
 
 def make_scenario(tree: Tree, workdir: Path) -> tuple[Scenario, int]:
     """A project whose source is a copy of the tree, a goal started on it, 10 changes made."""
-    from ta_session.cli.run_cmd import start_session
+    from ta_session.service.starting import start_session
     from ta_session.store import Project
 
     root = workdir / "project"
@@ -434,7 +434,7 @@ def make_scenario(tree: Tree, workdir: Path) -> tuple[Scenario, int]:
     project.layout.ta_dir.mkdir()
     start = now_ns()
     session = start_session(
-        project, title="bench", objective="", agent_id="generic", command=["true"],
+        project, title="bench", objective="", command=["true"],
         channel_id="bench",
     )  # fmt: skip
     start_ns = now_ns() - start

@@ -1,9 +1,11 @@
-"""What every command needs: the project, and who is acting from which channel."""
+"""What every command needs: the project, who is acting from which channel, and the service
+that acts for them."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from ta_session.cli.output import CommandError, warn
@@ -14,6 +16,10 @@ from ta_session.store import (
     Project,
     find_project_root,
 )
+
+if TYPE_CHECKING:
+    from ta_session.service.drafts import DraftService
+    from ta_session.service.lifecycle import SessionService
 
 
 def open_project(args: argparse.Namespace) -> Project:
@@ -35,6 +41,18 @@ def cli_channel_id() -> str:
         except OSError:
             continue
     return f"cli:{os.getpid()}"
+
+
+def session_service(args: argparse.Namespace) -> SessionService:
+    from ta_session.service.lifecycle import SessionService
+
+    return SessionService(open_project(args), cli_channel_id())
+
+
+def draft_service(args: argparse.Namespace) -> DraftService:
+    from ta_session.service.drafts import DraftService
+
+    return DraftService(open_project(args), cli_channel_id())
 
 
 def resolve_session(project: Project, text: str) -> UUID:

@@ -12,9 +12,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 from ta_session.cli.output import CommandError
 from ta_session.store import Project
+
+if TYPE_CHECKING:
+    from ta_session.service.lifecycle import SessionService
 
 CALC_WITH_BUG = '''"""A tiny calculator."""
 
@@ -51,8 +56,9 @@ def make_demo_project(root: Path, pause: float) -> Project:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ta_session.cli.run_cmd import start_session
-    from ta_session.host.launch import HostStartError, start_host
+    from ta_session.cli.context import cli_channel_id
+    from ta_session.service.lifecycle import SessionService
+    from ta_session.service.starting import launch, start_session
 
     interactive = not args.non_interactive and sys.stdin.isatty() and sys.stdout.isatty()
     root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="ta-demo-"))
@@ -62,69 +68,61 @@ def cmd_demo(args: argparse.Namespace) -> int:
     project = make_demo_project(root, pause=0.4 if interactive else 0.05)
     print(f"Demo project: {root}")
     print("Agent: the scripted demonstration agent (it is not an AI).")
-    session = start_session(
-        project, title="Fix the add() bug", objective="add() must add", agent_id="demo", command=[]
-    )
-    short = session.short_id
-    try:
-        start_host(project, str(session.session_id))
-    except HostStartError as exc:
-        raise CommandError(f"demo session {short} could not start: {exc}") from None
+    service = SessionService(project, cli_channel_id())
+    session = start_session(project, title="Fix the add() bug", objective="add() must add",
+                            agent_id="demo", channel_id=service.channel_id)  # fmt: skip
+    launch(project, session)
 
     if interactive:
         from ta_session.cli.live import attach_terminal
 
         print("The agent will ask you a question: type your answer and press Enter.")
-        attach_terminal(project, session.session_id, None)
+        attach_terminal(service, session.session_id, None)
     else:
-        _answer_when_asked(project, session.session_id, "y")
-        _approve_and_apply(project, session.session_id)
+        _answer_when_asked(service, session.session_id, "y")
+        _approve_and_apply(service, session.session_id)
     return _summary(project, session.session_id)
 
 
-def _approve_and_apply(project: Project, sid: object) -> None:
+def _approve_and_apply(service: SessionService, sid: UUID) -> None:
     """Play the reviewer: approve every artifact of the session's draft and apply it."""
     from ta_session.model.draft import Disposition
-    from ta_session.workspace.apply import apply_draft
-    from ta_session.workspace.review import decide
+    from ta_session.service.drafts import DraftService
 
-    session = project.sessions.load(sid)  # type: ignore[arg-type]
+    drafts = DraftService(service.project, "demo:reviewer")
+    session = service.load(sid)
     if not session.draft_ids:
         print("[demo] the agent changed nothing: no draft to review")
         return
     draft_id = session.draft_ids[-1]
-    draft = decide(project, draft_id, Disposition.APPROVED, channel_id="demo:reviewer")
+    draft = drafts.decide(draft_id, Disposition.APPROVED)
     print(f"[demo] reviewed draft {draft.short_id}: approved {len(draft.artifacts)} artifact(s)")
-    paths = apply_draft(project, draft_id, channel_id="demo:reviewer")
+    paths = drafts.apply(draft_id).paths
     print(f"[demo] applied to the project: {', '.join(paths)}")
 
 
-def _answer_when_asked(project: Project, sid: object, answer: str, timeout: float = 60.0) -> None:
-    """Play the human: wait until the agent asks, then answer through the host."""
-    from ta_session.channels.client import HostClient, HostUnavailable
-    from ta_session.model import Message
+def _answer_when_asked(
+    service: SessionService, sid: UUID, answer: str, timeout: float = 60.0
+) -> None:
+    """Play the human: wait until the agent asks, then answer through the service."""
+    from ta_session.service.lifecycle import SessionService
 
+    human = SessionService(service.project, "demo:human")
     deadline = time.monotonic() + timeout
-    socket_path = project.hosts.socket_path(sid)  # type: ignore[arg-type]
-    while time.monotonic() < deadline:
-        try:
-            with HostClient.connect(socket_path, channel_id="demo:human") as client:
-                status = client.request({"type": "status"})
-                if status.get("activity") == "waiting":
-                    client.request(Message(answer))
-                    print(f"[demo] the agent asked a question; answered {answer!r}")
-                    break
-        except HostUnavailable:
-            break  # the agent finished (or failed) before asking
+    while time.monotonic() < deadline and human.link.is_live(sid):
+        if human.status(sid).activity == "waiting":
+            human.answer(sid, answer)
+            print(f"[demo] the agent asked a question; answered {answer!r}")
+            break
         time.sleep(0.1)
-    while project.host_status(sid, True).status == "live":  # type: ignore[arg-type]
+    while human.link.is_live(sid):
         if time.monotonic() > deadline:
             raise CommandError("the demo agent did not finish in time")
         time.sleep(0.1)
 
 
-def _summary(project: Project, sid: object) -> int:
-    session = project.sessions.load(sid)  # type: ignore[arg-type]
+def _summary(project: Project, sid: UUID) -> int:
+    session = project.sessions.load(sid)
     print()
     print(f"Session {session.session_id}: {session.state.value}")
     print(f"Messages logged: {len(session.messages)}")

@@ -6,60 +6,19 @@ import argparse
 from typing import Any
 from uuid import UUID
 
-from ta_session.cli.context import cli_channel_id, open_project, report_bad_files, resolve_goal
-from ta_session.cli.live import ask_host
-from ta_session.cli.output import CommandError, one_line, print_json, style, table, use_colour
-from ta_session.model import Approve, BuildDraft, Discuss, Reject, SessionChannelError
+from ta_session.cli.context import draft_service, report_bad_files
+from ta_session.cli.output import UsageError, one_line, print_json, style, table, use_colour
 from ta_session.model.draft import Disposition, Draft
-from ta_session.store import AmbiguousIdError, NotFoundError, Project
-
-
-def resolve_draft(project: Project, text: str) -> UUID:
-    try:
-        return project.drafts.resolve(text)
-    except (NotFoundError, AmbiguousIdError) as exc:
-        raise CommandError(str(exc)) from None
-
-
-def _latest_session_of_goal(project: Project, goal_id: UUID) -> UUID | None:
-    for summary in project.sessions.summaries():  # newest first
-        if summary.goal_id == goal_id:
-            return summary.session_id
-    return None
+from ta_session.service.drafts import DraftService
+from ta_session.service.errors import ServiceError
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from ta_session.workspace.drafts import WorkspaceMissing
-    from ta_session.workspace.review import build_draft
-
-    project = open_project(args)
-    if args.goal:
-        goal_id = resolve_goal(project, args.goal)
-    else:
-        goals = project.goals.list()
-        if not goals:
-            raise CommandError("no goals yet: start one with 'ta run'")
-        goal_id = goals[0].goal_id
-    session_id = _latest_session_of_goal(project, goal_id)
-    if session_id is not None:
-        reply = ask_host(project, session_id, BuildDraft())
-        if reply is not None:
-            detail = reply.get("detail")
-            if detail == "no changes":
-                print("No changes in the workspace: no draft was built.")
-                return 0
-            return _print_built(project.drafts.load(UUID(str(detail))))
-    try:
-        draft = build_draft(project, goal_id, session_id=session_id, channel_id=cli_channel_id())
-    except WorkspaceMissing as exc:
-        raise CommandError(f"{exc}; the goal's changes cannot be drafted") from None
+    drafts = draft_service(args)
+    draft = drafts.build(drafts.resolve_goal(args.goal) if args.goal else None)
     if draft is None:
         print("No changes in the workspace: no draft was built.")
         return 0
-    return _print_built(draft)
-
-
-def _print_built(draft: Draft) -> int:
     print(f"Draft {draft.draft_id} built: {draft.summary}.")
     for artifact in draft.artifacts:
         print(f"  {artifact.describe()}")
@@ -79,10 +38,9 @@ def _draft_row(draft: Draft) -> list[str]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    project = open_project(args)
-    goal_id = resolve_goal(project, args.goal) if args.goal else None
-    drafts = project.drafts.list(goal_id)
-    report_bad_files(project.drafts.bad_files)
+    service = draft_service(args)
+    drafts = service.list(service.resolve_goal(args.goal) if args.goal else None)
+    report_bad_files(service.project.drafts.bad_files)
     if args.json:
         print_json([_brief(d) for d in drafts])
         return 0
@@ -141,8 +99,8 @@ def render_artifact(artifact: Any, colour: bool) -> str:
 
 
 def cmd_view(args: argparse.Namespace) -> int:
-    project = open_project(args)
-    draft = project.drafts.load(resolve_draft(project, args.draft))
+    service = draft_service(args)
+    draft = service.load(service.resolve(args.draft))
     if args.json:
         print_json(draft.to_dict())
         return 0
@@ -159,55 +117,7 @@ def cmd_view(args: argparse.Namespace) -> int:
     return 0
 
 
-def record_decision(
-    project: Project,
-    draft: Draft,
-    disposition: Disposition,
-    uris: list[str],
-    text: str | None,
-) -> Draft:
-    """Through the live host when the draft's session has one; else directly."""
-    from ta_session.workspace.review import decide
-
-    for uri in uris:  # check before asking anyone, so a typo changes nothing
-        try:
-            draft.artifact(uri)
-        except Exception as exc:
-            raise CommandError(str(exc)) from None
-    uris = [draft.artifact(u).resource_uri for u in uris]
-    if draft.session_id is not None:
-        requests: list[Any] = []
-        targets: list[str | None] = list(uris) or [None]
-        for target in targets:
-            if disposition is Disposition.APPROVED:
-                requests.append(Approve(draft.draft_id, target))
-            elif disposition is Disposition.REJECTED:
-                requests.append(Reject(draft.draft_id, target, text or ""))
-            else:
-                requests.append(Discuss(draft.draft_id, target, text or ""))
-        first = ask_host(project, draft.session_id, requests[0])
-        if first is not None:
-            for request in requests[1:]:
-                ask_host(project, draft.session_id, request)
-            return project.drafts.load(draft.draft_id)
-    try:
-        return decide(project, draft.draft_id, disposition, uris=uris,
-                      reason=text if disposition is Disposition.REJECTED else None,
-                      comment=text if disposition is Disposition.DISCUSS else None,
-                      channel_id=cli_channel_id())  # fmt: skip
-    except SessionChannelError as exc:
-        raise CommandError(str(exc)) from None
-
-
-def decide_and_report(
-    project: Project,
-    draft_id: UUID,
-    disposition: Disposition,
-    artifacts: list[str] | None,
-    text: str | None,
-) -> int:
-    draft = project.drafts.load(draft_id)
-    draft = record_decision(project, draft, disposition, list(artifacts or []), text)
+def report_decision(draft: Draft, disposition: Disposition, artifacts: list[str] | None) -> int:
     what = ", ".join(artifacts) if artifacts else "all artifacts"
     print(f"{disposition.value.capitalize()}: {what} in draft {draft.short_id} "
           f"(draft is {draft.status.value}).")  # fmt: skip
@@ -215,9 +125,10 @@ def decide_and_report(
 
 
 def _decide_cmd(args: argparse.Namespace, disposition: Disposition, text: str | None) -> int:
-    project = open_project(args)
-    draft_id = resolve_draft(project, args.draft)
-    return decide_and_report(project, draft_id, disposition, args.artifact, text)
+    service = draft_service(args)
+    draft_id = service.resolve(args.draft)
+    draft = service.decide(draft_id, disposition, list(args.artifact or []), text)
+    return report_decision(draft, disposition, args.artifact)
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
@@ -230,33 +141,25 @@ def cmd_reject(args: argparse.Namespace) -> int:
 
 def cmd_discuss(args: argparse.Namespace) -> int:
     if not (args.comment or "").strip():
-        raise CommandError("a discussion needs --comment TEXT", code=2)
+        raise UsageError("a discussion needs --comment TEXT")
     return _decide_cmd(args, Disposition.DISCUSS, args.comment)
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from ta_session.workspace.apply import ApplyError, apply_draft
-
-    project = open_project(args)
-    draft_id = resolve_draft(project, args.draft)
-    try:
-        paths = apply_draft(project, draft_id, force=args.force, channel_id=cli_channel_id())
-    except ApplyError as exc:
-        raise CommandError(f"Draft {str(draft_id)[:8]} not applied: {exc}") from None
-    print(f"Applied draft {str(draft_id)[:8]}: {len(paths)} file(s) written to {project.root}.")
-    for path in paths:
+    service = draft_service(args)
+    applied = service.apply(service.resolve(args.draft), force=args.force)
+    count, root = len(applied.paths), service.project.root
+    print(f"Applied draft {str(applied.draft_id)[:8]}: {count} file(s) written to {root}.")
+    for path in applied.paths:
         print(f"  {path}")
     return 0
 
 
-def inline_review(project: Project, draft_id: UUID) -> None:
+def inline_review(service: DraftService, draft_id: UUID) -> None:
     """Review a draft in this terminal right after the agent exits, then offer to apply."""
     from ta_session.channels.review import review_inline
-    from ta_session.workspace.apply import ApplyError, apply_draft
-    from ta_session.workspace.review import decide
 
-    draft = project.drafts.load(draft_id)
-    channel = cli_channel_id()
+    draft = service.load(draft_id)
     colour = use_colour()
 
     def ask(prompt: str) -> str | None:
@@ -266,18 +169,15 @@ def inline_review(project: Project, draft_id: UUID) -> None:
             return None
 
     def record(artifact: Any, disposition: Disposition, text: str | None) -> None:
-        decide(project, draft_id, disposition, uris=[artifact.resource_uri],
-               reason=text if disposition is Disposition.REJECTED else None,
-               comment=text if disposition is Disposition.DISCUSS else None,
-               channel_id=channel)  # fmt: skip
+        service.decide(draft_id, disposition, [artifact.resource_uri], text)
 
     def apply() -> list[str]:
         try:
-            paths = apply_draft(project, draft_id, channel_id=channel)
-        except ApplyError as exc:
+            paths = service.apply(draft_id).paths
+        except ServiceError as exc:
             print(f"Not applied: {exc}")
             return []
-        print(f"Applied {len(paths)} file(s) to {project.root}: {', '.join(paths)}")
+        print(f"Applied {len(paths)} file(s) to {service.project.root}: {', '.join(paths)}")
         return paths
 
     try:

@@ -1,4 +1,4 @@
-"""Reaching a session's live host from the CLI, and attaching the current terminal."""
+"""Attaching the current terminal to a session's live host."""
 
 from __future__ import annotations
 
@@ -6,36 +6,15 @@ import os
 import sys
 from uuid import UUID
 
-from ta_session.channels.client import HostClient, HostRequestError, HostUnavailable
-from ta_session.cli.context import cli_channel_id
 from ta_session.cli.output import CommandError
-from ta_session.model import HumanInput, InteractiveSession, InteractiveSessionState
+from ta_session.model import InteractiveSession, InteractiveSessionState
+from ta_session.service.drafts import DraftService
+from ta_session.service.errors import NoLiveHost
+from ta_session.service.lifecycle import SessionService
 from ta_session.store import Project
 
-
-def live_client(project: Project, sid: UUID, **kwargs: object) -> HostClient | None:
-    """A connection to the session's host, or None when no host is running."""
-    status = project.host_status(sid, True)
-    if status.status != "live" or not status.socket:
-        return None
-    try:
-        return HostClient.connect(status.socket, channel_id=cli_channel_id(), **kwargs)  # type: ignore[arg-type]
-    except HostUnavailable:
-        return None
-
-
-def ask_host(project: Project, sid: UUID, message: HumanInput | dict[str, object]) -> dict | None:
-    """Send a request to the live host; None when there is none. Refusals become errors."""
-    client = live_client(project, sid)
-    if client is None:
-        return None
-    with client:
-        try:
-            return client.request(message)
-        except HostRequestError as exc:
-            raise CommandError(f"Session {str(sid)[:8]}: {exc}") from None
-        except HostUnavailable as exc:
-            raise CommandError(f"Session {str(sid)[:8]}: {exc}") from None
+# How much of a session's output is shown when it ended before this terminal could attach.
+ENDED_TAIL_CHARS = 64 << 10
 
 
 def _agent_detach_key(project: Project, sid: UUID) -> str | None:
@@ -51,12 +30,13 @@ def _agent_detach_key(project: Project, sid: UUID) -> str | None:
         return None
 
 
-def attach_terminal(project: Project, sid: UUID, detach_key: str | None) -> int:
+def attach_terminal(service: SessionService, sid: UUID, detach_key: str | None) -> int:
     """Attach this terminal; print how it ended; return the exit code."""
     from ta_session.channels.terminal import attach, terminal_size
     from ta_session.model import RecordFormatError
     from ta_session.model.agent import key_sequence
 
+    project = service.project
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CommandError("attaching needs a terminal (stdin and stdout must be a tty)")
     try:
@@ -65,17 +45,14 @@ def attach_terminal(project: Project, sid: UUID, detach_key: str | None) -> int:
     except RecordFormatError as exc:
         raise CommandError(str(exc).replace("'detach_key'", "detach key"), code=2) from None
     short = str(sid)[:8]
-    client = live_client(project, sid, role="attach", size=terminal_size(1))
+    client = service.link.connect(sid, role="attach", size=terminal_size(1))
     if client is None:
         session = project.sessions.load(sid)
         if not session.is_alive():
             # A quick agent can finish before this terminal attaches (``ta run`` starts the host
             # first): show what an attached terminal would have seen, then offer the review.
-            return _ended_before_attach(project, session)
-        raise CommandError(
-            f"Session {short} has no live host (it is lost); "
-            f"run 'ta session resume {short}' to relaunch it"
-        )
+            return _ended_before_attach(service, session)
+        raise NoLiveHost(short)
     key_name = "Ctrl-" + chr(key[0] + 0x40) if len(key) == 1 and key[0] < 0x20 else repr(key)
     sys.stderr.write(f"[attached to session {short}; detach with {key_name}]\r\n")
     sys.stderr.flush()
@@ -90,22 +67,22 @@ def attach_terminal(project: Project, sid: UUID, detach_key: str | None) -> int:
         if result.draft_id and sys.stdin.isatty():
             from ta_session.cli.draft_cmds import inline_review
 
-            inline_review(project, UUID(result.draft_id))
+            inline_review(DraftService(project, service.channel_id), UUID(result.draft_id))
         return 0 if result.state == "completed" else 1
     print(f"\n[session {short}: {result.message}]")
     return 1
 
 
-def _ended_before_attach(project: Project, session: InteractiveSession) -> int:
+def _ended_before_attach(service: SessionService, session: InteractiveSession) -> int:
     from ta_session.host.recording import read_events
-    from ta_session.host.server import REPLAY_BYTES
 
+    project = service.project
     recording = project.layout.recordings_dir / f"{session.session_id}.cast"
     try:
         output = "".join(e.data for e in read_events(recording) if e.code == "o")
     except OSError:
         output = ""
-    sys.stdout.write(output[-REPLAY_BYTES:])
+    sys.stdout.write(output[-ENDED_TAIL_CHARS:])
     how = session.state.value
     for message in reversed(session.messages):
         if message.sender == "ta-system" and message.content.startswith("Agent exited with"):
@@ -117,5 +94,5 @@ def _ended_before_attach(project: Project, session: InteractiveSession) -> int:
         if project.drafts.load(draft_id).is_open():
             from ta_session.cli.draft_cmds import inline_review
 
-            inline_review(project, draft_id)
+            inline_review(DraftService(project, service.channel_id), draft_id)
     return 0 if session.state is InteractiveSessionState.COMPLETED else 1

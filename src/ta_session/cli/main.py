@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ta_session.cli.output import CommandError, UsageError, error_line
+from ta_session.model.errors import TaError
+from ta_session.service.errors import InvalidRequest
 
 # command path → "module:function" in ta_session.cli
 _HANDLERS = {
@@ -23,6 +25,7 @@ _HANDLERS = {
     ("session", "abort"): "session_cmds:cmd_abort",
     ("session", "attach"): "session_cmds:cmd_attach",
     ("session", "send"): "session_cmds:cmd_send",
+    ("session", "answer"): "session_cmds:cmd_answer",
     ("session", "pause"): "session_cmds:cmd_pause",
     ("session", "resume"): "session_cmds:cmd_resume",
     ("session", "status"): "session_cmds:cmd_status",
@@ -98,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = s.add_parser("send", help="send guidance to the agent", parents=[common])
     p.add_argument("session", metavar="ID", help="session id or unique prefix")
     p.add_argument("text", metavar="TEXT", help="the guidance")
+    p = s.add_parser("answer", help="answer the question the agent is waiting on",
+                     parents=[common])  # fmt: skip
+    p.add_argument("session", metavar="ID", help="session id or unique prefix")
+    p.add_argument("text", metavar="TEXT", help="the answer")
+    p.add_argument("--question", metavar="QID", default=None,
+                   help="which question (when the agent asked several)")  # fmt: skip
     for name, text in (("pause", "stop the agent (SIGSTOP)"),
                        ("resume", "continue a paused agent, or relaunch a lost host"),
                        ("status", "live status of a session")):  # fmt: skip
@@ -221,6 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         error_line(str(exc))
         return exc.code
+    except TaError as exc:  # an expected failure from a lower layer: its message is a sentence
+        error_line(str(exc))
+        return 2 if isinstance(exc, InvalidRequest) else 1
     except KeyboardInterrupt:
         error_line("interrupted")
         return 130

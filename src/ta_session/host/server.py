@@ -41,6 +41,7 @@ from ta_session.host.wire import (
 from ta_session.model import (
     Abort,
     AgentOutput,
+    Answer,
     Approve,
     BuildDraft,
     Close,
@@ -668,6 +669,8 @@ class SessionHost:
         """Carry out one ``HumanInput``; raise ``SessionChannelError`` with a reason if refused."""
         if isinstance(human_input, Message):
             return self._guidance(human_input.text, channel_id)
+        if isinstance(human_input, Answer):
+            return self._answer(human_input, channel_id)
         if isinstance(human_input, Abort):
             return self._abort(channel_id, human_input.reason)
         if isinstance(human_input, Pause):
@@ -692,6 +695,18 @@ class SessionHost:
         self._log("human", text, channel_id=channel_id, audit="input_injected")
         self.emit(StatusUpdate(f"Guidance from {channel_id}: {text}"))
         return "sent"
+
+    def _answer(self, answer: Answer, channel_id: str) -> str:
+        """An answer to the agent's question: typed in like guidance, logged as an answer."""
+        if not self.plan.allow_human_input:
+            raise SessionChannelError("this agent does not accept human input (allow_human_input)")
+        if self.state is not ACTIVE:
+            raise SessionChannelError(f"the session is {self.state.value}; resume it first")
+        self._write_agent(answer.text.encode("utf-8") + self.plan.submit_key)
+        self._log("human", answer.text, channel_id=channel_id)
+        self._audit("question_answered", channel_id,
+                    {"question_id": answer.question_id, "text": answer.text})  # fmt: skip
+        return "answered"
 
     def _goal_complete(self, channel_id: str) -> str:
         """The agent says it is done; with ``auto_exit_on: goal_complete`` the session closes."""

@@ -1,0 +1,374 @@
+"""Everything a person can do to a session, once, for every channel.
+
+Each action checks the session's record first (so a refusal reads the same whichever way it
+would have gone), then goes through one dispatcher: the live host when there is one, which owns
+the session's records while it runs; otherwise the service writes the records itself, holding
+the session's launch lock so that no host can start half-way through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from uuid import UUID
+
+from ta_session.model import (
+    Abort,
+    Answer,
+    Close,
+    GoalState,
+    HumanInput,
+    InteractiveSession,
+    InteractiveSessionState,
+    Message,
+    Pause,
+    Resume,
+    SessionChannelError,
+    TaError,
+    Timestamp,
+    format_elapsed,
+)
+from ta_session.service.errors import InvalidRequest, NoLiveHost, ServiceError
+from ta_session.service.link import HostLink
+from ta_session.service.views import (
+    DraftStatuses,
+    SessionRow,
+    SessionStatus,
+    elapsed_seconds,
+)
+from ta_session.store import Project, StoreError
+from ta_session.store.locks import exclusive_lock
+
+ACTIVE = InteractiveSessionState.ACTIVE
+PAUSED = InteractiveSessionState.PAUSED
+COMPLETED = InteractiveSessionState.COMPLETED
+ABORTED = InteractiveSessionState.ABORTED
+
+T = TypeVar("T")
+FINISH_TIMEOUT = 15.0  # how long a close/abort waits for the host to end the agent
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What an action did: its one-line summary, and what else happened on the way."""
+
+    summary: str
+    notes: list[str] = field(default_factory=list)
+    detail: Any = None  # action-specific: a reply's detail, a draft id …
+
+
+def _short(sid: UUID) -> str:
+    return str(sid)[:8]
+
+
+def _silent_host(sid: UUID) -> ServiceError:
+    return ServiceError(f"Session {_short(sid)}'s host is running but did not answer; retry")
+
+
+class SessionService:
+    """The session actions of one project, done on behalf of one channel (``cli:…``, ``web:…``)."""
+
+    def __init__(self, project: Project, channel_id: str):
+        self.project = project
+        self.channel_id = channel_id
+        self.link = HostLink(project, channel_id)
+
+    # -- finding sessions -------------------------------------------------------------------
+
+    def resolve(self, text: str) -> UUID:
+        """A session id from its full form or any unique prefix (else ``NotFoundError`` or
+        ``AmbiguousIdError``, whose messages say which)."""
+        return self.project.sessions.resolve(text)
+
+    def load(self, sid: UUID) -> InteractiveSession:
+        return self.project.sessions.load(sid)
+
+    def alive(self, sid: UUID) -> InteractiveSession:
+        """The session, which must not have ended."""
+        session = self.load(sid)
+        if not session.is_alive():
+            raise ServiceError(f"Session {_short(sid)} is {session.state.value}; it has ended.")
+        return session
+
+    def rows(self, *, include_finished: bool) -> list[SessionRow]:
+        """Sessions newest first (alive ones only unless ``include_finished``), with hosts."""
+        hosts = self.project.hosts
+        summaries = self.project.sessions.summaries()
+        if not include_finished:
+            summaries = [s for s in summaries if s.is_alive()]
+        recorded = hosts.recorded()  # most sessions have no host record: skip their reads
+        return [
+            SessionRow(
+                s,
+                hosts.status_of(
+                    s.session_id,
+                    s.is_alive(),
+                    hosts.read(s.session_id) if str(s.session_id) in recorded else None,
+                ),
+            )
+            for s in summaries
+        ]
+
+    def row(self, sid: UUID) -> SessionRow:
+        session = self.load(sid)
+        return SessionRow(session, self.project.host_status(sid, session.is_alive()))
+
+    def drafts(self) -> DraftStatuses:
+        return DraftStatuses(self.project)
+
+    def status(self, sid: UUID) -> SessionStatus:
+        session = self.load(sid)
+        host = self.project.host_status(sid, session.is_alive())
+        activity = host.activity.value if host.live and host.activity else None
+        channels: list[dict[str, str]] = []
+        if host.live:
+            reply = self.link.ask(sid, {"type": "status"})
+            if reply is not None:
+                activity = reply.get("activity")
+                channels = list(reply.get("clients", []))
+        return SessionStatus(
+            session_id=sid,
+            state=session.state.value,
+            host=host,
+            activity=activity,
+            channels=channels,
+            messages=len(session.messages),
+            elapsed=format_elapsed(elapsed_seconds(session, Timestamp.now())),
+        )
+
+    # -- the dispatcher ---------------------------------------------------------------------
+
+    @contextmanager
+    def launch_lock(self, sid: UUID) -> Iterator[None]:
+        """Held while the service acts for a session without a host, or starts one: two
+        commands never relaunch the same session, and no host starts under an offline close."""
+        locks = self.project.layout.state_dir / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(locks / f"{sid}.launch.lock"):
+            yield
+
+    def dispatch(
+        self, sid: UUID, request: HumanInput | dict[str, Any], offline: Callable[[], T]
+    ) -> dict[str, Any] | T:
+        """The live host's reply to ``request``; with no host, ``offline()``'s result."""
+        reply = self.link.ask(sid, request)
+        if reply is not None:
+            return reply
+        with self.launch_lock(sid):
+            reply = self.link.ask(sid, request)  # a resume may have started a host meanwhile
+            if reply is not None:
+                return reply
+            if self.link.is_live(sid):
+                raise ServiceError(
+                    f"Session {_short(sid)}'s host is running but did not answer; retry"
+                )
+            return offline()
+
+    def _needs_host(self, sid: UUID) -> Callable[[], dict[str, Any]]:
+        def refuse() -> dict[str, Any]:
+            raise NoLiveHost(_short(sid))
+
+        return refuse
+
+    # -- guidance and answers ---------------------------------------------------------------
+
+    def send(self, sid: UUID, text: str) -> Outcome:
+        """Type ``text`` into the agent as guidance (with its submit key)."""
+        if not text.strip():
+            raise InvalidRequest("nothing to send: give the guidance text")
+        session = self.alive(sid)
+        self._refuse_if_paused(session, "send guidance")
+        self.dispatch(sid, Message(text), self._needs_host(sid))
+        return Outcome(f"Sent to session {_short(sid)}.")
+
+    def answer(self, sid: UUID, text: str, question_id: str | None = None) -> Outcome:
+        """Answer the question the agent is waiting on (``question_id``: which one, when the
+        agent asked through MCP; a question seen on its screen has none)."""
+        if not text.strip():
+            raise InvalidRequest("nothing to answer: give the answer text")
+        session = self.alive(sid)
+        self._refuse_if_paused(session, "answer")
+        self.dispatch(sid, Answer(question_id or "prompt", text), self._needs_host(sid))
+        return Outcome(f"Answered session {_short(sid)}.")
+
+    @staticmethod
+    def _refuse_if_paused(session: InteractiveSession, what: str) -> None:
+        if session.state is PAUSED:
+            short = session.short_id
+            raise ServiceError(
+                f"Session {short} is paused; 'ta session resume {short}' first, then {what}"
+            )
+
+    def complete(self, sid: UUID) -> Outcome:
+        """The agent reports its goal done (``auto_exit_on: goal_complete`` then closes)."""
+        self.alive(sid)
+        reply = self.dispatch(sid, {"type": "goal_complete"}, self._needs_host(sid))
+        detail = reply.get("detail")
+        return Outcome(f"Session {_short(sid)}: goal complete ({detail}).", detail=detail)
+
+    # -- pause and resume -------------------------------------------------------------------
+
+    def pause(self, sid: UUID) -> Outcome:
+        session = self.alive(sid)
+        self._check_transition(session, PAUSED, "paused")
+        self.dispatch(sid, Pause(), self._needs_host(sid))
+        return Outcome(f"Session {_short(sid)} paused.")
+
+    def resume(self, sid: UUID) -> Outcome:
+        """Continue a paused agent; relaunch the host of a lost session (the log continues)."""
+        session = self.alive(sid)
+        short = _short(sid)
+        if self.link.is_live(sid):
+            self._check_transition(session, ACTIVE, "resumed")
+            self.dispatch(sid, Resume(), self._needs_host(sid))
+            return Outcome(f"Session {short} resumed.")
+        with self.launch_lock(sid):
+            if self.link.is_live(sid):  # another command relaunched it while we waited
+                raise ServiceError(
+                    f"Session {short} already has a running host (resumed by another command);"
+                    f" attach with 'ta session attach {short}'"
+                )
+            return self._relaunch(self.load(sid))
+
+    def _relaunch(self, session: InteractiveSession) -> Outcome:
+        from ta_session.host.launch import HostStartError, start_host
+
+        sid, short = session.session_id, session.short_id
+        notes = self._end_lost_host(sid)
+        self._audit("host_lost", session)
+        if session.state is PAUSED:
+            self.project.change_state(sid, ACTIVE, channel_id=self.channel_id)
+        self.project.log_message(
+            sid, "ta-system", "Session host lost; relaunching", channel_id=self.channel_id
+        )
+        self.project.sessions.flush()
+        try:
+            start_host(self.project, str(sid), resume=True)
+        except HostStartError as exc:
+            raise ServiceError(f"Session {short} could not be resumed: {exc}") from None
+        self._audit("host_recovered", session)
+        return Outcome(
+            f"Session {short} resumed with a new host. Attach with 'ta session attach {short}'.",
+            notes,
+        )
+
+    # -- ending -----------------------------------------------------------------------------
+
+    def close(self, sid: UUID, *, build_draft: bool = True) -> Outcome:
+        """End the session as completed; its draft is built unless ``build_draft`` is false."""
+        session = self.load(sid)
+        if not session.is_alive():
+            return Outcome(
+                f"Session {_short(sid)} is already {session.state.value} — nothing to close."
+            )
+        note = "Session closed" + ("" if build_draft else " without a draft")
+        return self._finish(session, COMPLETED, "closed", note, Close(build_draft=build_draft),
+                            build_draft=build_draft)  # fmt: skip
+
+    def abort(self, sid: UUID, reason: str | None = None) -> Outcome:
+        session = self.load(sid)
+        self._check_transition(session, ABORTED, "aborted")
+        note = "Session aborted" + (f": {reason}" if reason else "")
+        return self._finish(session, ABORTED, "aborted", note, Abort(reason), build_draft=False)
+
+    def _finish(
+        self,
+        session: InteractiveSession,
+        target: InteractiveSessionState,
+        verb: str,
+        note: str,
+        request: HumanInput,
+        *,
+        build_draft: bool,
+    ) -> Outcome:
+        sid, short = session.session_id, session.short_id
+
+        def offline() -> Outcome:
+            notes = self._end_lost_host(sid)
+            if build_draft:
+                notes.append(self._draft_before_close(session))
+            try:
+                change = self.project.change_state(
+                    sid, target, channel_id=self.channel_id, note=note
+                )
+            except SessionChannelError as exc:
+                raise ServiceError(f"Session {short}: {exc}") from None
+            self.finish_goal(session.goal_id, target)
+            previous, final = change.previous.value, change.session.state.value
+            return Outcome(f"Session {short} {verb} ({previous} → {final}).", notes)
+
+        result = self.dispatch(sid, request, offline)
+        if isinstance(result, Outcome):
+            return result
+        final = self._wait_until_finished(sid)
+        return Outcome(f"Session {short} {verb} ({session.state.value} → {final}).")
+
+    def _check_transition(
+        self, session: InteractiveSession, target: InteractiveSessionState, verb: str
+    ) -> None:
+        """Refuse, in one wording for every path, a transition the model forbids."""
+        probe = InteractiveSession.from_dict(session.to_dict())
+        try:
+            for step in ([ACTIVE, COMPLETED] if (session.state, target) == (PAUSED, COMPLETED)
+                         else [target]):  # fmt: skip
+                probe.transition(step)
+        except SessionChannelError as exc:
+            now = session.state.value
+            if not session.is_alive():
+                now = f"already {now}"
+            raise ServiceError(
+                f"Session {session.short_id} is {now} — it cannot be {verb} ({exc})."
+            ) from None
+
+    def _wait_until_finished(self, sid: UUID) -> str:
+        """Wait for the host to end the agent and record the final state."""
+        deadline = time.monotonic() + FINISH_TIMEOUT
+        while time.monotonic() < deadline and self.link.is_live(sid):
+            time.sleep(0.05)
+        return self.load(sid).state.value
+
+    def _end_lost_host(self, sid: UUID) -> list[str]:
+        """A lost host may have left its agent running: end it, and clear its run files."""
+        hosts = self.project.hosts
+        if self.link.is_live(sid):
+            raise _silent_host(sid)
+        notes = []
+        if hosts.end_lost_agent(sid):
+            notes.append(f"Ended what was left of session {_short(sid)}'s agent.")
+        hosts.unregister(sid)
+        return notes
+
+    def _draft_before_close(self, session: InteractiveSession) -> str:
+        """Closing builds the draft (SPEC §4.3); a missing workspace is reported, not fatal."""
+        from ta_session.workspace.review import build_draft
+
+        try:
+            draft = build_draft(self.project, session.goal_id, session_id=session.session_id,
+                                channel_id=self.channel_id)  # fmt: skip
+        except (TaError, OSError) as exc:  # no workspace, an unreadable record: close anyway
+            return f"No draft: {exc}."
+        if draft is None:
+            return "No changes in the workspace: no draft."
+        return (
+            f"Draft {draft.short_id} built: {draft.summary}. Review: ta draft view {draft.short_id}"
+        )
+
+    def finish_goal(self, goal_id: UUID, state: InteractiveSessionState) -> None:
+        """A goal follows its session's end: completed or aborted."""
+        goal_state = GoalState.ABORTED if state is ABORTED else GoalState.COMPLETED
+
+        def apply(goal: Any) -> None:
+            goal.state = goal_state
+
+        # A session without (a readable) goal record: nothing to follow.
+        with contextlib.suppress(StoreError, OSError):
+            self.project.goals.update(goal_id, apply)
+
+    def _audit(self, action: str, session: InteractiveSession) -> None:
+        self.project.audit.append(action, session_id=session.session_id,
+                                  goal_id=session.goal_id, channel_id=self.channel_id,
+                                  details={})  # fmt: skip

@@ -1,0 +1,115 @@
+"""Starting a session: the goal, its staging workspace, the session record, then its host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ta_session.model import Goal, InteractiveSession, TaError
+from ta_session.service.errors import InvalidRequest, ServiceError
+from ta_session.store import Project
+
+DEFAULT_AGENT = "claude-code"
+
+
+def require_git_work_tree(root: Path) -> None:
+    """``--no-staging`` lets the agent change the user's files: only where git can undo it."""
+    from ta_session.workspace.staging import is_git_work_tree
+
+    if not is_git_work_tree(root):
+        raise ServiceError(
+            "--no-staging lets the agent change your files directly, so it is only allowed"
+            " in a git work tree (where git can show and undo every change); "
+            "run 'git init' first or leave out --no-staging"
+        )
+
+
+def check_agent(project: Project, agent_id: str) -> None:
+    """The agent config exists and parses (else one line naming the problem)."""
+    from ta_session.store.agents import AgentCatalog
+
+    try:
+        AgentCatalog(project.root).get(agent_id)
+    except TaError as exc:
+        raise ServiceError(str(exc)) from None
+
+
+def start_session(
+    project: Project,
+    *,
+    title: str,
+    channel_id: str,
+    objective: str = "",
+    agent_id: str | None = None,
+    command: list[str] | None = None,
+    no_staging: bool = False,
+) -> InteractiveSession:
+    """Create and record the goal, its staging workspace and the session (no host yet).
+
+    Everything is checked before anything is written: a refusal leaves no trace in the project.
+    """
+    from ta_session.workspace.staging import StagingError, create_staging, scan_baseline
+
+    title = title.strip()
+    if not title:
+        raise InvalidRequest("a goal title is required")
+    command = list(command or [])
+    if command and agent_id:
+        raise InvalidRequest("give either an agent name or a command, not both")
+    root = project.root
+    if no_staging:
+        require_git_work_tree(root)
+    agent_id = "generic" if command else (agent_id or DEFAULT_AGENT)
+    if not command:
+        check_agent(project, agent_id)
+    project.layout.ta_dir.mkdir(exist_ok=True)
+
+    goal = Goal.new(title, objective=objective, agent_id=agent_id, source_dir=str(root))
+    goal.agent_command = command
+    if no_staging:
+        goal.workspace_path = str(root)
+        manifest = scan_baseline(root)
+    else:
+        staging = project.layout.staging_dir / str(goal.goal_id)
+        try:
+            manifest = create_staging(root, staging)
+        except StagingError as exc:
+            raise ServiceError(str(exc)) from None
+        goal.workspace_path = str(staging)
+    baseline_path = project.layout.baseline_path(goal.goal_id)
+    manifest.save(baseline_path)
+    goal.baseline = {
+        "manifest": str(baseline_path.relative_to(root)),
+        "entries": len(manifest),
+        "in_place": no_staging,
+    }
+    project.goals.save(goal)
+    project.audit.append(
+        "goal_created",
+        goal_id=goal.goal_id,
+        channel_id=channel_id,
+        details={"title": title, "agent_id": agent_id, "workspace": goal.workspace_path},
+    )
+    session = InteractiveSession.new(goal.goal_id, channel_id, agent_id)
+    project.sessions.save(session)
+    project.audit.append(
+        "session_started",
+        session_id=session.session_id,
+        goal_id=goal.goal_id,
+        channel_id=channel_id,
+        details={"agent_id": agent_id, "command": command, "source": str(Path(root))},
+    )
+    return session
+
+
+def launch(project: Project, session: InteractiveSession, *, cols: int = 80, rows: int = 24) -> int:
+    """Start the session's host and wait until its agent runs; the host's pid.
+
+    If the agent cannot be started the host records the session (and goal) as aborted, and
+    this raises ``ServiceError`` saying why.
+    """
+    from ta_session.host.launch import HostStartError, start_host
+
+    try:
+        return start_host(project, str(session.session_id), cols=cols, rows=rows)
+    except HostStartError as exc:
+        raise ServiceError(f"Session {session.short_id} aborted: {exc}") from None
