@@ -32,6 +32,7 @@ from ta_session.model import (
     Timestamp,
     format_elapsed,
 )
+from ta_session.model.draft import Draft
 from ta_session.service.errors import InvalidRequest, NoLiveHost, ServiceError
 from ta_session.service.link import HostLink
 from ta_session.service.views import (
@@ -305,7 +306,11 @@ class SessionService:
         if isinstance(result, Outcome):
             return result
         final = self._wait_until_finished(sid)
-        return Outcome(f"Session {short} {verb} ({session.state.value} → {final}).")
+        notes = []
+        if build_draft:  # the host built the draft as the agent ended: report it the same way
+            new = [d for d in self.load(sid).draft_ids if d not in session.draft_ids]
+            notes.append(self._draft_note(self.project.drafts.load(new[-1]) if new else None))
+        return Outcome(f"Session {short} {verb} ({session.state.value} → {final}).", notes)
 
     def _check_transition(
         self, session: InteractiveSession, target: InteractiveSessionState, verb: str
@@ -351,11 +356,14 @@ class SessionService:
                                 channel_id=self.channel_id)  # fmt: skip
         except (TaError, OSError) as exc:  # no workspace, an unreadable record: close anyway
             return f"No draft: {exc}."
+        return self._draft_note(draft)
+
+    @staticmethod
+    def _draft_note(draft: Draft | None) -> str:
         if draft is None:
             return "No changes in the workspace: no draft."
-        return (
-            f"Draft {draft.short_id} built: {draft.summary}. Review: ta draft view {draft.short_id}"
-        )
+        short = draft.short_id
+        return f"Draft {short} built: {draft.summary}. Review: ta draft view {short}"
 
     def finish_goal(self, goal_id: UUID, state: InteractiveSessionState) -> None:
         """A goal follows its session's end: completed or aborted."""
