@@ -189,3 +189,18 @@ def test_no_package_imports_the_cli() -> None:
             offenders += [f"{path.relative_to(SRC)}: {n}" for n in names
                           if n == "ta_session.cli" or n.startswith("ta_session.cli.")]  # fmt: skip
     assert offenders == []
+
+
+def test_arguments_that_are_not_utf8_are_refused_in_one_line(live: Live, tmp_path: Path) -> None:
+    sid = start_listening(live, tmp_path, "bytes")
+    before = len(live.messages(sid))
+    not_utf8 = "caf\udce9"  # the bytes b"caf\xe9" as Python receives them in argv
+    for args in (["session", "send", sid, not_utf8], ["session", "answer", sid, not_utf8],
+                 ["session", "abort", sid, "--reason", not_utf8]):  # fmt: skip
+        result = live.ta(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.count("\n") == 1 and "not valid UTF-8" in result.stderr
+    assert live.host_live(sid) and session_record(live, sid)["state"] == "active"
+    assert len(live.messages(sid)) == before
+    live.ok("session", "send", sid, "café")  # the same text, properly encoded, goes through
+    live.wait_output(sid, "heard: café")

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from ta_session.model import Approve, BuildDraft, Discuss, Reject, SessionChannelError, TaError
 from ta_session.model.draft import Disposition, Draft
-from ta_session.service.errors import InvalidRequest, ServiceError
+from ta_session.service.errors import InvalidRequest, ServiceError, valid_text
 from ta_session.service.lifecycle import SessionService
 from ta_session.store import Project
 
@@ -96,6 +96,8 @@ class DraftService:
         """Record a decision on some artifacts (all when ``uris`` is empty) of an open draft."""
         from ta_session.workspace.review import decide
 
+        if text is not None:
+            valid_text(text, "reason" if disposition is Disposition.REJECTED else "comment")
         if disposition is Disposition.DISCUSS and not (text or "").strip():
             raise InvalidRequest("a discussion needs a comment")
         draft = self.load(draft_id)

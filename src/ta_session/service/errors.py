@@ -21,3 +21,19 @@ class NoLiveHost(ServiceError):
             f"Session {short_id} has no live host (it is lost); "
             f"'ta session resume {short_id}' relaunches it"
         )
+
+
+def valid_text(text: str, what: str) -> str:
+    """``text``, if it can be stored and sent: refuse what is not valid Unicode.
+
+    Arguments that are not UTF-8 reach Python as lone surrogates (``surrogateescape``); such a
+    string cannot be written to a session file or the audit log, so it is refused here, once,
+    before anything is written or sent.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            f"the {what} is not valid UTF-8 text (check the terminal's or script's encoding)"
+        ) from None
+    return text

@@ -33,7 +33,7 @@ from ta_session.model import (
     format_elapsed,
 )
 from ta_session.model.draft import Draft
-from ta_session.service.errors import InvalidRequest, NoLiveHost, ServiceError
+from ta_session.service.errors import InvalidRequest, NoLiveHost, ServiceError, valid_text
 from ta_session.service.link import HostLink
 from ta_session.service.views import (
     DraftStatuses,
@@ -179,7 +179,7 @@ class SessionService:
 
     def send(self, sid: UUID, text: str) -> Outcome:
         """Type ``text`` into the agent as guidance (with its submit key)."""
-        if not text.strip():
+        if not valid_text(text, "guidance").strip():
             raise InvalidRequest("nothing to send: give the guidance text")
         session = self.alive(sid)
         self._refuse_if_paused(session, "send guidance")
@@ -189,8 +189,10 @@ class SessionService:
     def answer(self, sid: UUID, text: str, question_id: str | None = None) -> Outcome:
         """Answer the question the agent is waiting on (``question_id``: which one, when the
         agent asked through MCP; a question seen on its screen has none)."""
-        if not text.strip():
+        if not valid_text(text, "answer").strip():
             raise InvalidRequest("nothing to answer: give the answer text")
+        if question_id is not None:
+            valid_text(question_id, "question id")
         session = self.alive(sid)
         self._refuse_if_paused(session, "answer")
         self.dispatch(sid, Answer(question_id or "prompt", text), self._needs_host(sid))
@@ -271,6 +273,8 @@ class SessionService:
                             build_draft=build_draft)  # fmt: skip
 
     def abort(self, sid: UUID, reason: str | None = None) -> Outcome:
+        if reason is not None:
+            valid_text(reason, "reason")
         session = self.load(sid)
         self._check_transition(session, ABORTED, "aborted")
         note = "Session aborted" + (f": {reason}" if reason else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ta_session.model import Goal, InteractiveSession, TaError
-from ta_session.service.errors import InvalidRequest, ServiceError
+from ta_session.service.errors import InvalidRequest, ServiceError, valid_text
 from ta_session.store import Project
 
 DEFAULT_AGENT = "claude-code"
@@ -49,7 +49,10 @@ def start_session(
     """
     from ta_session.workspace.staging import StagingError, create_staging, scan_baseline
 
-    title = title.strip()
+    title = valid_text(title, "goal title").strip()
+    valid_text(objective, "objective")
+    for part in command or []:
+        valid_text(part, "agent command")
     if not title:
         raise InvalidRequest("a goal title is required")
     command = list(command or [])
