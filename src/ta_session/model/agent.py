@@ -22,6 +22,7 @@ from typing import Any
 
 from ta_session.model.config import InteractiveConfig
 from ta_session.model.errors import RecordFormatError
+from ta_session.model.sandbox import SandboxSettings
 
 BUILTIN_SOURCE = "built-in"
 GENERIC_AGENT = "generic"
@@ -54,6 +55,7 @@ _FIELDS = (
     "idle_after",
     "detach_key",
     "install_hint",
+    "sandbox",
 )
 
 
@@ -81,6 +83,7 @@ class AgentConfig:
     idle_after: float = DEFAULT_IDLE_AFTER
     detach_key: str | None = None  # None: Ctrl-\
     install_hint: str | None = None
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     # Where the config came from: a file path, or "built-in". Not part of the YAML.
     source: str = field(default=BUILTIN_SOURCE, compare=False)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -155,6 +158,7 @@ class AgentConfig:
             idle_after=_idle_after(data.get("idle_after")),
             detach_key=_optional_str(data, "detach_key"),
             install_hint=_optional_str(data, "install_hint"),
+            sandbox=_sandbox(data.get("sandbox")),
             source=source,
             extra={k: v for k, v in data.items() if k not in _FIELDS},
         )
@@ -181,6 +185,7 @@ class AgentConfig:
             "idle_after": self.idle_after,
             "detach_key": self.detach_key,
             "install_hint": self.install_hint,
+            "sandbox": self.sandbox.to_value(),
         }
         for key, value in self.extra.items():
             out.setdefault(key, value)
@@ -284,6 +289,15 @@ def _type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+def _sandbox(value: Any) -> SandboxSettings:
+    try:
+        return SandboxSettings.from_value(value)
+    except RecordFormatError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise RecordFormatError(f"'sandbox': {exc}") from None
 
 
 def _optional_str(data: dict[str, Any], key: str) -> str | None:
@@ -432,6 +446,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         },
         "prompt_patterns": _CLAUDE_PROMPTS,
         "install_hint": "Install Claude Code: npm install -g @anthropic-ai/claude-code",
+        # Claude Code keeps its login, settings and conversations here.
+        "sandbox": {"mode": "on", "writable": ["~/.claude", "~/.claude.json"]},
     },
     "codex": {
         "description": "OpenAI's Codex CLI",
@@ -440,6 +456,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "interactive": {"enabled": True, "output_capture": "pty"},
         "prompt_patterns": [*_QUESTION_PROMPTS, r"Allow .+\?"],
         "install_hint": "Install the Codex CLI: npm install -g @openai/codex",
+        "sandbox": {"mode": "on", "writable": ["~/.codex"]},
     },
     "aider": {
         # aider's positional arguments are files to edit, so the prompt goes through
@@ -450,6 +467,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "interactive": {"enabled": True, "output_capture": "pty"},
         "prompt_patterns": [r"\(Y\)es/\(N\)o", *_QUESTION_PROMPTS],
         "install_hint": "Install aider: python -m pip install aider-install && aider-install",
+        "sandbox": {"mode": "on", "writable": ["~/.aider"]},
     },
     "gemini": {
         "description": "Google's Gemini CLI (-i: run the prompt, then stay interactive)",
@@ -458,6 +476,7 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "interactive": {"enabled": True, "output_capture": "pty"},
         "prompt_patterns": [r"Allow execution", r"Apply this change\?", r"●\s*1\.\s*Yes"],
         "install_hint": "Install the Gemini CLI: npm install -g @google/gemini-cli",
+        "sandbox": {"mode": "on", "writable": ["~/.gemini"]},
     },
     "shell": {
         # A person does the work in the staging workspace and still gets a reviewed draft.
