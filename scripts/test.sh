@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests drive for real: tmux (attached terminals).
+# System packages the tests drive for real: tmux (attached terminals), bubblewrap (the agent
+# sandbox).
 need=()
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v script >/dev/null 2>&1 || need+=(bsdutils)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -53,7 +53,7 @@ def ta(project: Path) -> Runner:
         env: dict[str, str] | None = None,
         timeout: float = 60,
     ) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+        full_env = {**os.environ, "NO_COLOR": "1", "TA_SANDBOX": "off", **(env or {})}
         if env is None or "TA_PROJECT_ROOT" not in env:
             full_env.pop("TA_PROJECT_ROOT", None)  # the project is `cwd`, not the caller's
         return subprocess.run(

@@ -291,6 +291,9 @@ class Live:
             env.pop(name, None)
         env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
         env["PS1"] = "$ "
+        # These tests watch files outside the workspace (agents' logs in the test's folder);
+        # the sandbox has tests of its own (tests/test_sandbox.py).
+        env["TA_SANDBOX"] = "off"
         self.env = env
         self.tmuxes: list[Tmux] = []
         self.clients: list[HostClient] = []

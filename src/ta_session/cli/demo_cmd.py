@@ -70,7 +70,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("Agent: the scripted demonstration agent (it is not an AI).")
     service = SessionService(project, cli_channel_id())
     session = start_session(project, title="Fix the add() bug", objective="add() must add",
-                            agent_id="demo", channel_id=service.channel_id)  # fmt: skip
+                            agent_id="demo", channel_id=service.channel_id,
+                            sandbox_fallback=True)  # fmt: skip
     launch(project, session)
 
     if interactive:

@@ -143,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--detach", action="store_true", help="do not attach; print the session id")
     run.add_argument("--json", action="store_true", help="with --detach: print JSON")
     run.add_argument("--no-staging", action="store_true", help="work in place (git only)")
+    run.add_argument("--sandbox", action=argparse.BooleanOptionalAction, default=None,
+                     help="confine the agent (default: the agent config's sandbox:, on)")  # fmt: skip
     run.add_argument("--detach-key", metavar="KEY", help="detach key (default ctrl-\\)")
 
     demo = groups.add_parser("demo", help="run the whole flow with a demonstration agent",

@@ -28,6 +28,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         agent_id=args.agent,
         command=command,
         no_staging=args.no_staging,
+        sandbox=args.sandbox,
     )
     from ta_session.channels.terminal import terminal_size
 

@@ -42,6 +42,9 @@ class Goal:
     updated_at: Timestamp
     baseline: dict[str, Any] = field(default_factory=dict)
     agent_command: list[str] = field(default_factory=list)  # for ad-hoc `ta run -- COMMAND`
+    # How the agent is confined: {"enabled": true, "tool": "bubblewrap", "writable": [...]}
+    # or {"enabled": false, "reason": "..."}; decided once, when the session starts.
+    sandbox: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -85,6 +88,8 @@ class Goal:
             "agent_command": self.agent_command,
             "baseline": self.baseline,
         }
+        if self.sandbox:
+            out["sandbox"] = self.sandbox
         out.update(self.extra)
         return out
 
@@ -117,6 +122,7 @@ class Goal:
             "updated_at",
             "baseline",
             "agent_command",
+            "sandbox",
         }
         return cls(
             goal_id=goal_id,
@@ -130,6 +136,7 @@ class Goal:
             updated_at=updated_at,
             baseline=data.get("baseline") or {},
             agent_command=[str(a) for a in data.get("agent_command") or []],
+            sandbox=data["sandbox"] if isinstance(data.get("sandbox"), dict) else {},
             extra={k: v for k, v in data.items() if k not in known},
         )
 

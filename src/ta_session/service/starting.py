@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ta_session.model import Goal, InteractiveSession, TaError
+from ta_session.model.sandbox import SandboxSettings
 from ta_session.service.errors import InvalidRequest, ServiceError, valid_text
 from ta_session.store import Project
+
+if TYPE_CHECKING:
+    from ta_session.model.agent import AgentConfig
 
 DEFAULT_AGENT = "claude-code"
 
@@ -23,14 +29,57 @@ def require_git_work_tree(root: Path) -> None:
         )
 
 
-def check_agent(project: Project, agent_id: str) -> None:
-    """The agent config exists and parses (else one line naming the problem)."""
+def agent_config(project: Project, agent_id: str, command: list[str]) -> AgentConfig:
+    """The config the agent runs with (else one line naming the problem)."""
+    from ta_session.model.agent import generic_agent
     from ta_session.store.agents import AgentCatalog
 
+    if command:
+        return generic_agent(command)
     try:
-        AgentCatalog(project.root).get(agent_id)
+        return AgentCatalog(project.root).get(agent_id)
     except TaError as exc:
         raise ServiceError(str(exc)) from None
+
+
+def sandbox_for(
+    config: AgentConfig, requested: bool | None, *, fallback: bool = False
+) -> dict[str, Any]:
+    """How the agent will be confined, decided before anything is written.
+
+    ``requested`` (``--sandbox``/``--no-sandbox``) wins over ``$TA_SANDBOX`` (on/off), which
+    wins over the agent config's ``sandbox:``. A sandbox that was asked for but cannot be had
+    is an error, unless ``fallback`` (``ta demo``: it must run on any machine), which records
+    why the agent runs unconfined.
+    """
+    from ta_session.model.sandbox import SandboxMode
+    from ta_session.workspace.sandbox import expand, probe
+
+    if requested is None and os.environ.get("TA_SANDBOX", "").strip():
+        try:
+            requested = SandboxSettings.from_value(os.environ["TA_SANDBOX"]).enabled
+        except TaError:
+            raise InvalidRequest("TA_SANDBOX must be on or off") from None
+    if requested is False:
+        return {
+            "enabled": False,
+            "reason": "turned off for this session (--no-sandbox or TA_SANDBOX)",
+        }
+    if requested is None and config.sandbox.mode is SandboxMode.OFF:
+        return {"enabled": False, "reason": f"sandbox: off in the {config.name} agent config"}
+    support = probe()
+    if not support.available:
+        if fallback:
+            return {"enabled": False, "reason": f"no sandbox on this machine: {support.detail}"}
+        raise ServiceError(
+            f"no sandbox on this machine ({support.detail}); run unconfined with --no-sandbox "
+            "or 'sandbox: off' in the agent config"
+        )
+    return {
+        "enabled": True,
+        "tool": "bubblewrap",
+        "writable": [str(expand(p)) for p in config.sandbox.writable],
+    }
 
 
 def start_session(
@@ -42,6 +91,8 @@ def start_session(
     agent_id: str | None = None,
     command: list[str] | None = None,
     no_staging: bool = False,
+    sandbox: bool | None = None,
+    sandbox_fallback: bool = False,
 ) -> InteractiveSession:
     """Create and record the goal, its staging workspace and the session (no host yet).
 
@@ -62,12 +113,13 @@ def start_session(
     if no_staging:
         require_git_work_tree(root)
     agent_id = "generic" if command else (agent_id or DEFAULT_AGENT)
-    if not command:
-        check_agent(project, agent_id)
+    confinement = sandbox_for(agent_config(project, agent_id, command), sandbox,
+                              fallback=sandbox_fallback)  # fmt: skip
     project.layout.ta_dir.mkdir(exist_ok=True)
 
     goal = Goal.new(title, objective=objective, agent_id=agent_id, source_dir=str(root))
     goal.agent_command = command
+    goal.sandbox = confinement
     if no_staging:
         goal.workspace_path = str(root)
         manifest = scan_baseline(root)
