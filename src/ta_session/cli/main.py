@@ -33,6 +33,7 @@ _HANDLERS = {
     ("session", "replay"): "session_cmds:cmd_replay",
     ("run", None): "run_cmd:cmd_run",
     ("demo", None): "demo_cmd:cmd_demo",
+    ("doctor", None): "doctor_cmd:cmd_doctor",
     ("draft", "build"): "draft_cmds:cmd_build",
     ("draft", "list"): "draft_cmds:cmd_list",
     ("draft", "view"): "draft_cmds:cmd_view",
@@ -144,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="with --detach: print JSON")
     run.add_argument("--no-staging", action="store_true", help="work in place (git only)")
     run.add_argument("--sandbox", action=argparse.BooleanOptionalAction, default=None,
-                     help="confine the agent (default: the agent config's sandbox:, on)")  # fmt: skip
+                     help="confine the agent (default: the agent config's, on)")  # fmt: skip
     run.add_argument("--detach-key", metavar="KEY", help="detach key (default ctrl-\\)")
 
     demo = groups.add_parser("demo", help="run the whole flow with a demonstration agent",
@@ -152,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--non-interactive", action="store_true",
                       help="answer for you and print a summary (scripts, tests)")  # fmt: skip
     demo.add_argument("--dir", metavar="DIR", help="where to create the demo project")
+
+    doctor = groups.add_parser("doctor", help="what this machine supports (sandbox, agents)",
+                               parents=[common])  # fmt: skip
+    doctor.add_argument("--json", action="store_true", help="print JSON")
 
     d = _subcommands(groups, "draft", help="review and apply the agent's changes", common=common)
     p = d.add_parser("build", help="build a draft of a goal's changes now", parents=[common])
@@ -222,7 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args_list
     try:
         args = _parse(build_parser(), args_list)
-        command = None if args.group in ("run", "demo") else getattr(args, "command", None)
+        single = args.group in ("run", "demo", "doctor")  # commands without subcommands
+        command = None if single else getattr(args, "command", None)
         module_name, func_name = _HANDLERS[(args.group, command)].split(":")
         module = importlib.import_module(f"ta_session.cli.{module_name}")
         return int(getattr(module, func_name)(args) or 0)
