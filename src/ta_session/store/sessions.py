@@ -50,7 +50,7 @@ from ta_session.store.records import resolve_prefix
 
 MIN_SNAPSHOT_INTERVAL = 0.25
 # A session file larger than this is refused unread (a reference session of 10,000 messages is
-# about 3 MiB; reading and parsing 256 MiB already takes seconds and gigabytes).
+# about 2 MiB; reading and parsing 256 MiB already takes seconds and gigabytes).
 MAX_SESSION_FILE_BYTES = 256 << 20
 
 
