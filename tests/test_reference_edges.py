@@ -429,6 +429,26 @@ def test_goal_and_draft_folders_skip_a_fifo(project: Path) -> None:
     assert [b.reason for b in folder.bad_files] == [FIFO]
 
 
+def test_fifos_beside_the_sessions_do_not_stall_a_listing(
+    reference_project: Path, ta: Runner
+) -> None:
+    """A listing also reads host records (run/) and the drafts a session names (drafts/)."""
+    sid = "39fe11c5-c45c-4187-b668-dae523fc4fbb"  # a reference session naming two drafts
+    draft_id = json.loads((folder_of(reference_project) / f"{sid}.json").read_text())["draft_ids"][
+        0
+    ]
+    for folder, name in (("run", sid), ("drafts", draft_id)):
+        (reference_project / ".ta" / folder).mkdir(exist_ok=True)
+        os.mkfifo(reference_project / ".ta" / folder / f"{name}.json")
+    started = time.monotonic()
+    result = ta("session", "list", "--all", "--json", timeout=20)
+    assert time.monotonic() - started < 3.0
+    assert result.returncode == 0, result.stderr
+    row = next(r for r in json.loads(result.stdout) if r["session_id"] == sid)
+    assert row["host"]["status"] == "none"
+    assert {"draft_id": draft_id, "status": "unreadable"} in row["drafts"]
+
+
 # -- 5. one answer per file --------------------------------------------------------------
 
 
