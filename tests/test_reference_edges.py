@@ -449,6 +449,20 @@ def test_fifos_beside_the_sessions_do_not_stall_a_listing(
     assert {"draft_id": draft_id, "status": "unreadable"} in row["drafts"]
 
 
+def test_fifos_in_our_own_state_folder_do_not_stall_a_listing(
+    project: Path, three_sessions: list[str]
+) -> None:
+    state = project / ".ta" / "state"
+    (state / "pending").mkdir(parents=True)
+    os.mkfifo(state / "index.sqlite3")
+    os.mkfifo(state / "pending" / three_sessions[0])
+    store = InteractiveSessionStore(folder_of(project))
+    started = time.monotonic()
+    assert ids(store) == three_sessions[::-1]
+    assert store.load(three_sessions[0]).session_id == UUID(three_sessions[0])
+    assert time.monotonic() - started < 1.0
+
+
 # -- 5. one answer per file --------------------------------------------------------------
 
 

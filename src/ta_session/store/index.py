@@ -122,7 +122,8 @@ class SessionIndex:
         if self._db is not None:
             return self._db
         db: sqlite3.Connection | None = None
-        if self.db_path is not None:
+        # SQLite would block reading a FIFO left at the index's path: only a file is opened.
+        if self.db_path is not None and (self.db_path.is_file() or not self.db_path.exists()):
             try:
                 self.db_path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)

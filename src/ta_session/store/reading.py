@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path
 
-from ta_session.store.errors import bad_file
+from ta_session.store.errors import CorruptRecordError, bad_file
 
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
@@ -24,6 +24,12 @@ _KINDS = (
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
 )
+
+
+class NotARegularFileError(CorruptRecordError):
+    """The path holds something other than a regular file (see ``describe_not_regular``)."""
+
+
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 _CHUNK = 1 << 20
 
@@ -79,7 +85,8 @@ def describe_not_regular(path: Path, mode: int) -> str:
 
 def _check(path: Path, info: os.stat_result, limit: int, what: str) -> None:
     if not stat.S_ISREG(info.st_mode):
-        raise bad_file(path, describe_not_regular(path, info.st_mode))
+        problem = describe_not_regular(path, info.st_mode)
+        raise NotARegularFileError(f"{path}: {problem}", path=path, problem=problem)
     if info.st_size > limit:
         raise bad_file(path, _too_large(info.st_size, limit, what, grew=False))
 

@@ -45,13 +45,14 @@ from ta_session.store.audit import AuditLog
 from ta_session.store.errors import NotFoundError, StoreError, bad_file
 from ta_session.store.index import BadFile, SessionIndex, SessionSummary
 from ta_session.store.locks import exclusive_lock
-from ta_session.store.reading import read_regular_file
+from ta_session.store.reading import NotARegularFileError, read_regular_file
 from ta_session.store.records import resolve_prefix
 
 MIN_SNAPSHOT_INTERVAL = 0.25
 # A session file larger than this is refused unread (a reference session of 10,000 messages is
 # about 2 MiB; reading and parsing 256 MiB already takes seconds and gigabytes).
 MAX_SESSION_FILE_BYTES = 256 << 20
+_MAX_MARKER_BYTES = 4096  # "<audit offset> <pid>-<token>"
 
 
 @dataclass(slots=True)
@@ -79,10 +80,13 @@ def _copy(session: InteractiveSession) -> InteractiveSession:
 
 
 def _read_text(path: Path) -> str | None:
+    """A pending marker's content; None if there is none, or if something other than a file is
+    in its place (a listing replays markers, and must not wait on a FIFO)."""
     try:
-        return path.read_text()
-    except FileNotFoundError:
+        data = read_regular_file(path, _MAX_MARKER_BYTES, "a pending marker")
+    except (FileNotFoundError, NotARegularFileError):
         return None
+    return data.decode("utf-8", errors="replace")
 
 
 class InteractiveSessionStore:
