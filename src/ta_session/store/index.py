@@ -227,13 +227,7 @@ def _memory_db() -> sqlite3.Connection:
     return db
 
 
-def _signed64(value: int) -> int:
-    """An unsigned 64-bit stat field (inodes on some file systems) as SQLite's signed integer."""
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def _identity(info: os.stat_result) -> Identity:
-    return (info.st_mtime_ns, info.st_size, _signed64(info.st_ino))
+_SIGNED64_END = 1 << 63
 
 
 def _scan(folder: Path) -> tuple[dict[str, Identity], dict[str, str], list[BadFile]]:
@@ -264,7 +258,10 @@ def _scan(folder: Path) -> tuple[dict[str, Identity], dict[str, str], list[BadFi
                 except OSError:
                     continue  # gone since scandir listed it
                 problems[name] = _stat_problem(folder / name, exc)
-            on_disk[name] = _identity(info)
+            inode = info.st_ino
+            if inode >= _SIGNED64_END:  # unsigned 64-bit on some file systems; SQLite is signed
+                inode -= 1 << 64
+            on_disk[name] = (info.st_mtime_ns, info.st_size, inode)
     return on_disk, problems, unnamed
 
 
@@ -320,6 +317,8 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
         " ORDER BY updated_s DESC, updated_frac DESC, name"
     )
     states = {s.value: s for s in InteractiveSessionState}
+    ns = _NS_PER_SECOND
+    from_split = Timestamp.from_split  # only inside a leap second
     for (
         name, sid, gid, channel, agent, state,
         created_s, created_frac, updated_s, updated_frac, count, drafts, error,
@@ -327,6 +326,17 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
         if error is not None:
             bad.append(BadFile(folder / name, error))
             continue
+        # Timestamp.from_split, inlined: this runs twice per session on every listing.
+        created = (
+            Timestamp(created_s * ns + created_frac)
+            if created_frac < ns
+            else from_split(created_s, created_frac)
+        )
+        updated = (
+            Timestamp(updated_s * ns + updated_frac)
+            if updated_frac < ns
+            else from_split(updated_s, updated_frac)
+        )
         summaries.append(
             SessionSummary(
                 UUID(sid),
@@ -334,18 +344,11 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
                 channel,
                 agent,
                 states[state],
-                _timestamp(created_s, created_frac),
-                _timestamp(updated_s, updated_frac),
+                created,
+                updated,
                 count,
                 tuple(UUID(d) for d in json.loads(drafts)) if drafts != "[]" else (),
             )
         )
     bad.sort(key=lambda b: b.path.name)
     return summaries, bad
-
-
-def _timestamp(seconds: int, nanos: int) -> Timestamp:
-    # Inlined for the common case: this runs twice per session on every listing.
-    if nanos < _NS_PER_SECOND:
-        return Timestamp(seconds * _NS_PER_SECOND + nanos)
-    return Timestamp.from_split(seconds, nanos)
