@@ -8,9 +8,12 @@ from hypothesis import strategies as st
 
 from ta_session.model import Timestamp
 
-# 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z, in nanoseconds since the epoch.
-MIN_NS = -62_135_596_800 * 1_000_000_000
-MAX_NS = 253_402_300_799 * 1_000_000_000 + 999_999_999
+# -262144-01-01T00:00:00Z and +262143-12-31T23:59:59.999999999Z (chrono's range), in
+# nanoseconds since the epoch: far beyond a 64-bit integer at both ends.
+MIN_NS = -8_334_632_851_200 * 1_000_000_000
+MAX_NS = 8_210_298_412_799 * 1_000_000_000 + 999_999_999
+# 9999-12-31T23:59:59.999999999Z: the end of what Python's datetime can hold.
+DATETIME_MAX_NS = 253_402_300_799 * 1_000_000_000 + 999_999_999
 
 BASE = "2026-03-02T14:05:11"
 
@@ -143,12 +146,12 @@ def test_nanosecond_round_trip_property(ns: int) -> None:
     # The written form is canonical: parsing and writing it again changes nothing.
     assert Timestamp.parse(text).isoformat() == text
     assert text.endswith("Z")
-    fraction = text[len("2026-03-02T14:05:11") : -1]
+    fraction = text[text.index("T") + len("14:05:11") + 1 : -1]
     assert fraction == "" or (fraction[0] == "." and len(fraction) - 1 in (3, 6, 9))
 
 
 @given(
-    st.integers(min_value=0, max_value=MAX_NS // 2),
+    st.integers(min_value=0, max_value=DATETIME_MAX_NS // 2),
     st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59),
 )
 def test_offset_round_trip_property(ns: int, offset_minutes: int) -> None:
@@ -198,15 +201,21 @@ def test_now_is_close_to_the_clock_and_round_trips() -> None:
         "2026-03-02T14:05:11",  # no offset
         "2026-03-02T14:05Z",  # no seconds
         "2026-03-02T14:05:11.Z",  # empty fraction
-        "2026-03-02T14:05:11.1234567891Z",  # 10 fraction digits
-        "2026-03-02T14:05:11+0200",  # offset without colon
         "2026-03-02T14:05:11+2:00",
+        "2026-03-02T14:05:11+02",  # no minutes
+        "2026-03-02T14:05:11+02:0",
+        "2026-03-02T14:05:11−02:00",  # a minus sign that is not ASCII
+        "2026-03-02 T14:05:11Z",  # after the date: one T or one space, then the time
+        "2026-03-02T14:05:61Z",
+        "2026-03-02T14:05:11.5.5Z",
+        "2026-03-02T14:05:11ZZ",
+        "2026-03-02T14:05:11UT",
+        "10000-01-01T00:00:00Z",  # five digits need a sign
+        "+262144-01-01T00:00:00Z",  # beyond chrono's years
+        "-262145-12-31T00:00:00Z",
+        "-262144-01-01T00:00:00+00:01",  # in range locally, not in UTC
         "2026-03-02T14:05:11+24:00",
         "2026-03-02T14:05:11+02:60",
-        "2026-03-02T14:05:11 Z",
-        " 2026-03-02T14:05:11Z",
-        "2026-03-02T14:05:11Z ",
-        "2026-03-02T14:05:11Z\n",
         "2026-13-02T14:05:11Z",
         "2026-00-02T14:05:11Z",
         "2026-02-30T14:05:11Z",
@@ -214,8 +223,6 @@ def test_now_is_close_to_the_clock_and_round_trips() -> None:
         "2026-03-32T14:05:11Z",
         "2026-03-02T24:00:00Z",
         "2026-03-02T14:60:11Z",
-        "0000-01-01T00:00:00Z",
-        "26-03-02T14:05:11Z",
         "2026/03/02T14:05:11Z",
         "2026-03-02X14:05:11Z",
         "2026-03-02T14:05:11.١٢٣Z",  # non-ASCII digits

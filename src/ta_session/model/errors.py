@@ -20,11 +20,20 @@ class RecordFormatError(TaError, ValueError):
     """A stored record could not be understood; the message says why."""
 
 
+def _refuse_constant(name: str) -> object:
+    # Python reads NaN and Infinity, which are not JSON: the reference (serde_json) refuses
+    # them, and writing them back would make a file no JSON reader accepts.
+    raise RecordFormatError(f"not valid JSON: {name} is not a JSON value")
+
+
 def loads_json(text: str | bytes) -> object:
     """``json.loads`` whose failure is a ``RecordFormatError`` saying what was wrong."""
     import json
 
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RecordFormatError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        # serde_json stops at 128 levels; Python's parser at its recursion limit, by raising.
+        raise RecordFormatError("not valid JSON: nested too deeply") from None

@@ -8,6 +8,7 @@ at the place they were found.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -245,7 +246,42 @@ class InteractiveSession:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> InteractiveSession:
-        return cls.from_dict(loads_json(text))
+        data = loads_json(text)
+        escaped = (
+            _ESCAPED_SURROGATE.search(text)
+            if isinstance(text, str)
+            else _ESCAPED_SURROGATE_BYTES.search(text)
+        )
+        if escaped:
+            _refuse_lone_surrogates(data)
+        return cls.from_dict(data)
+
+
+# ``\ud800``–``\udfff`` escapes: a pair is one character, a lone one is no character at all.
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_ESCAPED_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_lone_surrogates(data: Any) -> None:
+    """Refuse a string holding half of a UTF-16 surrogate pair.
+
+    Python's ``json`` reads one, but the reference (serde_json) refuses the file, and UTF-8
+    cannot hold it: the index, the terminal and the next save would all fail on it later.
+    """
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise RecordFormatError(
+                    f"a string holds an unpaired UTF-16 surrogate escape: {item[:40]!r}"
+                )
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _as_list(value: Any, name: str) -> list[Any]:

@@ -29,19 +29,24 @@ from ta_session.model.agent import (
 )
 from ta_session.store.errors import CorruptRecordError, NotFoundError
 from ta_session.store.layout import TA_DIR
+from ta_session.store.reading import read_regular_file
 
 _EXTENSIONS = (".yaml", ".yml")
 # Agent files are a few hundred bytes; a huge one is a mistake (or not a config at all).
 _MAX_FILE_BYTES = 1 << 20
+# Values a config may hold once YAML aliases are expanded. A real config has a few dozen; an
+# "alias bomb" of a few hundred bytes expands to billions, which PyYAML shares in memory but
+# anything walking the result (validation, printing, --json) would expand in full.
+MAX_YAML_VALUES = 100_000
 
 
 class AgentFileError(CorruptRecordError):
     """An agent YAML file that cannot be used. ``str()`` is ``"<path>: <problem>"``."""
 
+    path: Path
+
     def __init__(self, path: Path, problem: str):
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
+        super().__init__(f"{path}: {problem}", path=path, problem=problem)
 
 
 class AgentCatalog:
@@ -63,7 +68,10 @@ class AgentCatalog:
         for folder in self.search_dirs:
             for ext in _EXTENSIONS:
                 path = folder / f"{name}{ext}"
-                if path.is_file():
+                # Anything there but a folder is the user's definition, even a FIFO or a link
+                # to a device: loading it reports why it cannot be used, rather than falling
+                # back to a built-in of the same name without a word.
+                if os.path.lexists(path) and not path.is_dir():
                     return path
         return None
 
@@ -111,12 +119,11 @@ def load_agent_file(path: Path, name: str | None = None) -> AgentConfig:
     """Parse and validate one agent YAML file; its name is the file name without extension."""
     name = name if name is not None else path.stem
     try:
-        with path.open("rb") as f:
-            raw = f.read(_MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise AgentFileError(path, f"cannot read: {exc.strerror or exc}") from None
-    if len(raw) > _MAX_FILE_BYTES:
-        raise AgentFileError(path, f"larger than {_MAX_FILE_BYTES} bytes; not an agent config")
+        raw = read_regular_file(path, _MAX_FILE_BYTES, "an agent config")
+    except FileNotFoundError:
+        raise AgentFileError(path, _missing(path)) from None
+    except CorruptRecordError as exc:
+        raise AgentFileError(path, exc.problem) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -187,20 +194,83 @@ def _names_in(folder: Path) -> set[str]:
     return {
         entry.stem
         for entry in entries
-        if entry.suffix in _EXTENSIONS and not entry.name.startswith(".") and entry.is_file()
+        if entry.suffix in _EXTENSIONS and not entry.name.startswith(".") and not entry.is_dir()
     }
+
+
+def _missing(path: Path) -> str:
+    try:
+        return f"a symbolic link to {os.readlink(path)}, which does not exist"
+    except OSError:
+        return "no longer exists"
 
 
 def _parse_yaml(path: Path, text: str) -> Any:
     import yaml  # imported here: only commands that read agent configs pay for it
 
-    loader = _strict_loader()
+    loader = _strict_loader()(text)  # a SafeLoader subclass: no arbitrary objects
     try:
-        return yaml.load(text, Loader=loader)  # a SafeLoader subclass: no arbitrary objects
+        # yaml.load in two steps, so that the size of the document once its aliases are
+        # expanded is known before anything is built from it.
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(path, node)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise AgentFileError(path, f"invalid YAML: {_yaml_problem(exc)}") from None
     except yaml.YAMLError as exc:
         raise AgentFileError(path, f"invalid YAML: {exc}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise AgentFileError(path, "invalid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(path: Path, root: Any) -> None:
+    """Refuse a document holding more than ``MAX_YAML_VALUES`` values with aliases expanded,
+    or an alias inside the collection it names (a value that contains itself).
+
+    Counted on the composed node graph, where an alias is a second reference to the same node:
+    each node's expanded size is computed once, so a bomb is measured without expanding it.
+    """
+    import yaml
+
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # on the path from the root to the current node
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            size = 1 + sum(sizes[id(child)] for child in _yaml_children(node))
+            if size > MAX_YAML_VALUES:
+                raise AgentFileError(
+                    path,
+                    f"its YAML aliases expand to more than {MAX_YAML_VALUES:,} values "
+                    "(an alias bomb?); not an agent config",
+                )
+            sizes[key] = size
+        elif key in open_nodes:
+            mark = node.start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "found an alias inside the value it names", mark
+            )
+        elif key not in sizes:
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _yaml_children(node))
+
+
+def _yaml_children(node: Any) -> list[Any]:
+    import yaml
+
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 _LOADER: Any = None

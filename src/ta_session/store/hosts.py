@@ -15,6 +15,10 @@ from uuid import UUID
 
 from ta_session.model.host import HostActivity, HostState
 from ta_session.store.atomic import atomic_write
+from ta_session.store.errors import StoreError
+from ta_session.store.reading import read_regular_file
+
+_MAX_RECORD_BYTES = 1 << 20  # a host record is a few hundred bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +111,10 @@ class HostRegistry:
 
     def read(self, session_id: UUID) -> dict[str, Any] | None:
         try:
-            data = json.loads(self.record_path(session_id).read_bytes())
-        except (OSError, ValueError):
+            # The reader refuses a FIFO or a device link in run/, which a listing (it reads the
+            # record of every session that has one) would otherwise wait on.
+            data = json.loads(read_regular_file(self.record_path(session_id), _MAX_RECORD_BYTES))
+        except (OSError, ValueError, StoreError):
             return None
         return data if isinstance(data, dict) else None
 

@@ -8,8 +8,12 @@ written by anything else, the reference implementation included, are therefore p
 automatically. Our own writes replace files by rename, so the inode changes even when the
 size and a coarse mtime do not.
 
-The index is a cache: deleting it is always safe. If it cannot be written (a read-only
-folder), an in-memory index is used for the run.
+The index is a cache: deleting it is always safe. If it cannot be opened or written (a
+read-only folder, a full disk, a damaged file), an in-memory index is used for the run.
+
+Nothing in the folder can break a listing: a file that cannot be read, parsed or stored is an
+error row (reported once per listing, with its reason, until the file changes), and a write
+that fails is rolled back, so the index stays usable in the same process.
 """
 
 from __future__ import annotations
@@ -23,8 +27,12 @@ from pathlib import Path
 from uuid import UUID
 
 from ta_session.model import InteractiveSession, InteractiveSessionState, Timestamp
+from ta_session.store.errors import CorruptRecordError, NotFoundError
 
-_SCHEMA_VERSION = 2  # 2: a file not named after its session is an error row; rebuild old caches
+# 2: a file not named after its session is an error row. 3: timestamps as Timestamp.split()
+# pairs, exact and sortable for every year the reference can hold (64-bit nanoseconds end in
+# 1677 and 2262). Caches of another version are rebuilt.
+_SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     name TEXT PRIMARY KEY,
@@ -36,8 +44,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     channel_id TEXT,
     agent_id TEXT,
     state TEXT,
-    created_ns INTEGER,
-    updated_ns INTEGER,
+    created_s INTEGER,
+    created_frac INTEGER,
+    updated_s INTEGER,
+    updated_frac INTEGER,
     message_count INTEGER,
     draft_ids TEXT,
     error TEXT
@@ -86,6 +96,21 @@ class BadFile:
 
 
 Parser = Callable[[Path], InteractiveSession]
+_NS_PER_SECOND = 1_000_000_000
+
+
+_INSERT = "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_NO_FIELDS = (None,) * 11
+# What binding one row's values can raise: that row's problem, not the index's.
+_ROW_ERRORS = (
+    OverflowError,
+    ValueError,  # UnicodeEncodeError included
+    TypeError,
+    sqlite3.InterfaceError,
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+)
+Identity = tuple[int, int, int]  # (mtime_ns, size, inode)
 
 
 class SessionIndex:
@@ -97,7 +122,8 @@ class SessionIndex:
         if self._db is not None:
             return self._db
         db: sqlite3.Connection | None = None
-        if self.db_path is not None:
+        # SQLite would block reading a FIFO left at the index's path: only a file is opened.
+        if self.db_path is not None and (self.db_path.is_file() or not self.db_path.exists()):
             try:
                 self.db_path.parent.mkdir(parents=True, exist_ok=True)
                 db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
@@ -113,8 +139,7 @@ class SessionIndex:
                     db.close()
                 db = None
         if db is None:  # read-only project: index in memory for this run
-            db = sqlite3.connect(":memory:", isolation_level=None)
-            db.execute(_SCHEMA)
+            db = _memory_db()
         self._db = db
         return db
 
@@ -125,91 +150,205 @@ class SessionIndex:
 
     def refresh(self, folder: Path, parse: Parser) -> tuple[list[SessionSummary], list[BadFile]]:
         """Bring the index in line with ``folder`` and return every summary and bad file."""
-        on_disk: dict[str, tuple[int, int, int]] = {}
+        on_disk, problems, unnamed = _scan(folder)
         try:
-            entries = os.scandir(folder)
-        except FileNotFoundError:
-            entries = None
-        if entries is not None:
-            with entries:
-                for entry in entries:
-                    name = entry.name
-                    if not name.endswith(".json") or name.startswith("."):
-                        continue
-                    try:
-                        st = entry.stat()
-                    except FileNotFoundError:
-                        continue
-                    on_disk[name] = (st.st_mtime_ns, st.st_size, st.st_ino)
+            summaries, bad = self._refresh(folder, on_disk, problems, parse)
+        except sqlite3.Error:
+            # The index file itself failed (locked past the timeout, a full disk, damaged under
+            # us). The transaction was rolled back; it is only a cache, so list from memory.
+            self.close()
+            self._db = _memory_db()
+            summaries, bad = self._refresh(folder, on_disk, problems, parse)
+        if unnamed:
+            bad = sorted([*bad, *unnamed], key=lambda b: b.path.name)
+        return summaries, bad
 
+    def _refresh(
+        self,
+        folder: Path,
+        on_disk: dict[str, Identity],
+        problems: dict[str, str],
+        parse: Parser,
+        *,
+        retry: bool = True,
+    ) -> tuple[list[SessionSummary], list[BadFile]]:
         db = self._connect()
         known = {
             row[0]: (row[1], row[2], row[3])
             for row in db.execute("SELECT name, mtime_ns, size, inode FROM sessions")
         }
-        stale = [name for name in known if name not in on_disk]
-        changed = [name for name, ident in on_disk.items() if known.get(name) != ident]
-        if stale or changed:
-            rows = [self._row(folder / name, on_disk[name], parse) for name in changed]
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                db.executemany("DELETE FROM sessions WHERE name = ?", [(n,) for n in stale])
-                db.executemany(
-                    "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-                )
-                db.execute("COMMIT")
-            except sqlite3.Error:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+        gone = [name for name in known if name not in on_disk]
+        rows: list[tuple[object, ...]] = []
+        for name, ident in on_disk.items():
+            if known.get(name) == ident:
+                continue
+            row = _row(folder / name, ident, parse, problems.get(name))
+            if row is None:  # deleted since the scan
+                gone.append(name)
+            else:
+                rows.append(row)
+        if gone or rows:
+            self._write(db, gone, rows)
+        try:
+            return _read_all(db, folder)
+        except (ValueError, KeyError, TypeError):
+            if not retry:
                 raise
-        return self._read_all(db, folder)
+            # A row this code did not write (the file edited by hand, or by a build with the
+            # same schema number): forget every row and parse the folder afresh.
+            db.execute("DELETE FROM sessions")
+            return self._refresh(folder, on_disk, problems, parse, retry=False)
 
     @staticmethod
-    def _row(path: Path, ident: tuple[int, int, int], parse: Parser) -> tuple[object, ...]:
+    def _write(db: sqlite3.Connection, gone: list[str], rows: list[tuple[object, ...]]) -> None:
+        """Apply one refresh in one transaction; on any failure nothing of it is kept."""
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("DELETE FROM sessions WHERE name = ?", [(n,) for n in gone])
+            for row in rows:
+                try:
+                    db.execute(_INSERT, row)
+                except _ROW_ERRORS as exc:
+                    # One file's values cannot be stored: it is reported, the rest indexed.
+                    name, mtime_ns, size, inode = row[:4]
+                    problem = f"cannot be indexed: {type(exc).__name__}: {exc}"
+                    db.execute(_INSERT, (name, mtime_ns, size, inode, *_NO_FIELDS, problem))
+            db.execute("COMMIT")
+        except BaseException:
+            # Never leave the connection inside a transaction: the next call would fail too.
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+
+def _memory_db() -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    db.execute(_SCHEMA)
+    return db
+
+
+_SIGNED64_END = 1 << 63
+
+
+def _scan(folder: Path) -> tuple[dict[str, Identity], dict[str, str], list[BadFile]]:
+    """The folder's ``*.json`` names with their identities, the problems found without opening
+    any file (a dangling link, a ``stat`` that fails), and names SQLite cannot store."""
+    on_disk: dict[str, Identity] = {}
+    problems: dict[str, str] = {}
+    unnamed: list[BadFile] = []
+    try:
+        entries = os.scandir(folder)
+    except FileNotFoundError:
+        return on_disk, problems, unnamed
+    with entries:
+        for entry in entries:
+            name = entry.name
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            if not name.isascii() and not _is_utf8(name):
+                # Bytes that are not UTF-8 (Python keeps them as surrogates): no session id is
+                # spelled so, and the index cannot store the name. Reported, never opened.
+                unnamed.append(BadFile(folder / name, "a file name that is not UTF-8; not read"))
+                continue
+            try:
+                info = entry.stat()  # follows a link; never opens the file
+            except OSError as exc:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue  # gone since scandir listed it
+                problems[name] = _stat_problem(folder / name, exc)
+            inode = info.st_ino
+            if inode >= _SIGNED64_END:  # unsigned 64-bit on some file systems; SQLite is signed
+                inode -= 1 << 64
+            on_disk[name] = (info.st_mtime_ns, info.st_size, inode)
+    return on_disk, problems, unnamed
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _stat_problem(path: Path, exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        try:
+            return f"a symbolic link to {os.readlink(path)}, which does not exist; not read"
+        except OSError:
+            pass
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _row(
+    path: Path, ident: Identity, parse: Parser, problem: str | None
+) -> tuple[object, ...] | None:
+    """The index row of one file, an error row if it is not a usable session, or None if the
+    file is gone."""
+    if problem is None:
         try:
             s = parse(path)
-        except Exception as exc:  # any unreadable file is recorded, never fatal
-            return (path.name, *ident, *([None] * 9), str(exc))
-        if path.name != f"{s.session_id}.json":
-            # A copy or a renamed file: it cannot be opened by its id, and listing it would show
-            # its session twice, so it is reported instead of silently dropped or duplicated.
-            problem = f"{path}: holds session {s.session_id}, but is not named {s.session_id}.json"
-            return (path.name, *ident, *([None] * 9), problem)
-        drafts = json.dumps([str(d) for d in s.draft_ids])
-        return (
-            path.name, *ident,
-            str(s.session_id), str(s.goal_id), s.channel_id, s.agent_id, s.state.value,
-            s.created_at.ns, s.updated_at.ns, len(s.messages), drafts, None,
-        )  # fmt: skip
+        except NotFoundError:
+            return None
+        except CorruptRecordError as exc:
+            problem = exc.problem
+        except Exception as exc:  # any failure is this one file's: reported, never fatal
+            problem = f"cannot be read: {type(exc).__name__}: {exc}"
+    if problem is not None:
+        return (path.name, *ident, *_NO_FIELDS, problem)
+    created_s, created_frac = s.created_at.split()
+    updated_s, updated_frac = s.updated_at.split()
+    drafts = json.dumps([str(d) for d in s.draft_ids])
+    return (
+        path.name, *ident,
+        str(s.session_id), str(s.goal_id), s.channel_id, s.agent_id, s.state.value,
+        created_s, created_frac, updated_s, updated_frac, len(s.messages), drafts, None,
+    )  # fmt: skip
 
-    @staticmethod
-    def _read_all(
-        db: sqlite3.Connection, folder: Path
-    ) -> tuple[list[SessionSummary], list[BadFile]]:
-        summaries: list[SessionSummary] = []
-        bad: list[BadFile] = []
-        rows = db.execute(
-            "SELECT name, session_id, goal_id, channel_id, agent_id, state, created_ns,"
-            " updated_ns, message_count, draft_ids, error FROM sessions"
-            " ORDER BY updated_ns DESC, name"
+
+def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary], list[BadFile]]:
+    summaries: list[SessionSummary] = []
+    bad: list[BadFile] = []
+    rows = db.execute(
+        "SELECT name, session_id, goal_id, channel_id, agent_id, state, created_s, created_frac,"
+        " updated_s, updated_frac, message_count, draft_ids, error FROM sessions"
+        " ORDER BY updated_s DESC, updated_frac DESC, name"
+    )
+    states = {s.value: s for s in InteractiveSessionState}
+    ns = _NS_PER_SECOND
+    from_split = Timestamp.from_split  # only inside a leap second
+    for (
+        name, sid, gid, channel, agent, state,
+        created_s, created_frac, updated_s, updated_frac, count, drafts, error,
+    ) in rows:  # fmt: skip
+        if error is not None:
+            bad.append(BadFile(folder / name, error))
+            continue
+        # Timestamp.from_split, inlined: this runs twice per session on every listing.
+        created = (
+            Timestamp(created_s * ns + created_frac)
+            if created_frac < ns
+            else from_split(created_s, created_frac)
         )
-        states = {s.value: s for s in InteractiveSessionState}
-        for name, sid, gid, channel, agent, state, created, updated, count, drafts, error in rows:
-            if error is not None:
-                bad.append(BadFile(folder / name, error))
-                continue
-            summaries.append(
-                SessionSummary(
-                    UUID(sid),
-                    UUID(gid),
-                    channel,
-                    agent,
-                    states[state],
-                    Timestamp(created),
-                    Timestamp(updated),
-                    count,
-                    tuple(UUID(d) for d in json.loads(drafts)) if drafts != "[]" else (),
-                )
+        updated = (
+            Timestamp(updated_s * ns + updated_frac)
+            if updated_frac < ns
+            else from_split(updated_s, updated_frac)
+        )
+        summaries.append(
+            SessionSummary(
+                UUID(sid),
+                UUID(gid),
+                channel,
+                agent,
+                states[state],
+                created,
+                updated,
+                count,
+                tuple(UUID(d) for d in json.loads(drafts)) if drafts != "[]" else (),
             )
-        bad.sort(key=lambda b: b.path.name)
-        return summaries, bad
+        )
+    bad.sort(key=lambda b: b.path.name)
+    return summaries, bad

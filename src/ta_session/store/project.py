@@ -16,6 +16,8 @@ from ta_session.store.errors import StoreError
 from ta_session.store.goals import GoalStore
 from ta_session.store.hosts import HostRegistry, HostStatus
 from ta_session.store.layout import ProjectLayout
+from ta_session.store.reading import read_regular_file
+from ta_session.store.records import MAX_RECORD_FILE_BYTES
 from ta_session.store.sessions import InteractiveSessionStore
 
 ACTIVE = InteractiveSessionState.ACTIVE
@@ -72,12 +74,15 @@ class Project:
     def draft_brief(self, draft_id: UUID) -> dict[str, Any]:
         """``{"draft_id", "status"}``; status ``missing`` when the draft file is not there."""
         status = "missing"
+        path = self.layout.drafts_dir / f"{draft_id}.json"
         try:
-            data = json.loads((self.layout.drafts_dir / f"{draft_id}.json").read_bytes())
+            # Through the store's reader: listings call this per draft, and a FIFO or a device
+            # link in drafts/ must not stall them.
+            data = json.loads(read_regular_file(path, MAX_RECORD_FILE_BYTES, "a draft file"))
             status = str(data.get("status", "unknown")) if isinstance(data, dict) else "unreadable"
         except FileNotFoundError:
             pass
-        except (OSError, ValueError):
+        except (OSError, ValueError, StoreError):
             status = "unreadable"
         return {"draft_id": str(draft_id), "status": status}
 

@@ -11,9 +11,16 @@ from uuid import UUID
 
 from ta_session.model import RecordFormatError, parse_uuid
 from ta_session.store.atomic import atomic_write
-from ta_session.store.errors import AmbiguousIdError, CorruptRecordError, NotFoundError, StoreError
+from ta_session.store.errors import (
+    AmbiguousIdError,
+    CorruptRecordError,
+    NotFoundError,
+    StoreError,
+    bad_file,
+)
 from ta_session.store.index import BadFile
 from ta_session.store.locks import exclusive_lock
+from ta_session.store.reading import read_regular_file
 
 
 class Record(Protocol):
@@ -21,6 +28,9 @@ class Record(Protocol):
 
 
 R = TypeVar("R", bound=Record)
+
+# Goals are small; a draft holds diffs (each at most 1 MiB), so only a size no record reaches.
+MAX_RECORD_FILE_BYTES = 1 << 30
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -99,15 +109,13 @@ class RecordFolder(Generic[R]):
     def load(self, record_id: UUID | str) -> R:
         path = self.path_for(record_id)
         try:
-            data = path.read_bytes()
+            data = read_regular_file(path, MAX_RECORD_FILE_BYTES, f"a {self.kind} file")
         except FileNotFoundError:
             raise NotFoundError(f"No {self.kind} {record_id}.") from None
-        except OSError as exc:
-            raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
         try:
             return self._parse(data)
         except RecordFormatError as exc:
-            raise CorruptRecordError(f"{path}: {exc}") from None
+            raise bad_file(path, str(exc)) from None
 
     def update(self, record_id: UUID | str, fn: Callable[[R], object]) -> R:
         """Locked read-modify-write of one record."""
@@ -127,5 +135,7 @@ class RecordFolder(Generic[R]):
                 continue
             try:
                 yield self.load(name[:-5])
-            except (CorruptRecordError, StoreError, ValueError) as exc:
+            except CorruptRecordError as exc:  # the message after the path: named once
+                self.bad_files.append(BadFile(self.folder / name, exc.problem))
+            except (StoreError, ValueError) as exc:
                 self.bad_files.append(BadFile(self.folder / name, str(exc)))

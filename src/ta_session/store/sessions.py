@@ -42,12 +42,17 @@ from ta_session.model import (
 )
 from ta_session.store.atomic import atomic_write
 from ta_session.store.audit import AuditLog
-from ta_session.store.errors import CorruptRecordError, NotFoundError, StoreError
+from ta_session.store.errors import NotFoundError, StoreError, bad_file
 from ta_session.store.index import BadFile, SessionIndex, SessionSummary
 from ta_session.store.locks import exclusive_lock
+from ta_session.store.reading import NotARegularFileError, read_regular_file
 from ta_session.store.records import resolve_prefix
 
 MIN_SNAPSHOT_INTERVAL = 0.25
+# A session file larger than this is refused unread (a reference session of 10,000 messages is
+# about 2 MiB; reading and parsing 256 MiB already takes seconds and gigabytes).
+MAX_SESSION_FILE_BYTES = 256 << 20
+_MAX_MARKER_BYTES = 4096  # "<audit offset> <pid>-<token>"
 
 
 @dataclass(slots=True)
@@ -75,10 +80,13 @@ def _copy(session: InteractiveSession) -> InteractiveSession:
 
 
 def _read_text(path: Path) -> str | None:
+    """A pending marker's content; None if there is none, or if something other than a file is
+    in its place (a listing replays markers, and must not wait on a FIFO)."""
     try:
-        return path.read_text()
-    except FileNotFoundError:
+        data = read_regular_file(path, _MAX_MARKER_BYTES, "a pending marker")
+    except (FileNotFoundError, NotARegularFileError):
         return None
+    return data.decode("utf-8", errors="replace")
 
 
 class InteractiveSessionStore:
@@ -179,7 +187,7 @@ class InteractiveSessionStore:
         for summary in self.summaries():
             try:
                 sessions.append(self.load(summary.session_id))
-            except (CorruptRecordError, NotFoundError):
+            except StoreError:  # changed since it was indexed; the next listing reports it
                 continue
         return sessions
 
@@ -287,16 +295,22 @@ class InteractiveSessionStore:
             return []
 
     def _parse(self, path: Path) -> InteractiveSession:
+        """Read one session file; every listing and every load goes through here, so a file
+        gets the same answer (and the same message) from both."""
         try:
-            data = path.read_bytes()
+            data = read_regular_file(path, MAX_SESSION_FILE_BYTES, "a session file")
         except FileNotFoundError:
             raise NotFoundError(f"No session file {path}.") from None
-        except OSError as exc:
-            raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
         try:
-            return InteractiveSession.from_json(data)
+            session = InteractiveSession.from_json(data)
         except RecordFormatError as exc:
-            raise CorruptRecordError(f"{path}: {exc}") from None
+            raise bad_file(path, str(exc)) from None
+        if path.name != f"{session.session_id}.json":
+            # A copy or a renamed file: opening it by the id in its name would show another
+            # session, and listing it would show its session twice. It is reported instead.
+            sid = session.session_id
+            raise bad_file(path, f"holds session {sid}, but is not named {sid}.json")
+        return session
 
     def _current(self, sid: UUID) -> _Cached:
         """The up-to-date session (caller holds the lock), from cache when nothing changed."""
