@@ -23,6 +23,7 @@ from pathlib import Path
 from uuid import UUID
 
 from ta_session.model import InteractiveSession, InteractiveSessionState, Timestamp
+from ta_session.store.layout import private_dirs
 
 _SCHEMA_VERSION = 2  # 2: a file not named after its session is an error row; rebuild old caches
 _SCHEMA = """
@@ -99,7 +100,9 @@ class SessionIndex:
         db: sqlite3.Connection | None = None
         if self.db_path is not None:
             try:
-                self.db_path.parent.mkdir(parents=True, exist_ok=True)
+                private_dirs(self.db_path.parent)
+                # Created 0600 before SQLite opens it: its -wal and -shm files take its mode.
+                os.close(os.open(self.db_path, os.O_RDWR | os.O_CREAT, 0o600))
                 db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
