@@ -275,12 +275,17 @@ def _apply_locked(
 
     root_fd = os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)
     try:
+        deleted = {s.rel for s in steps if s.artifact.change_type is ChangeType.DELETE}
         current = {}
         for step in steps:  # no symlink on the way to any target (and read what is there)
             try:
                 current[step.rel] = _target_digest(root_fd, step.rel)
             except _Refused as exc:
-                raise ApplyError(f"refusing path {step.rel!r}: {exc}") from None
+                if exc.where not in deleted:
+                    raise ApplyError(f"refusing path {step.rel!r}: {exc}") from None
+                # The draft deletes that link first (the agent made a folder of it): the
+                # folder is created once the link is gone, and nothing is there until then.
+                current[step.rel] = None
         if tampered is not None:
             raise ApplyError(str(tampered))
         conflicts = [] if force else [s.rel for s in steps if not _matches(s, current[s.rel])]
@@ -389,8 +394,9 @@ class _Writer:
         try:
             fd = _open_dir(self.root_fd, step.folder, create=True, made=step.made_dirs)
         except _Refused as exc:
-            if not exc.is_link and not at_commit and self._deleted_by_draft(exc.where):
-                step.deferred = True  # a file turned into a folder: once that file is gone
+            if not at_commit and self._deleted_by_draft(exc.where):
+                # A file or link the agent turned into a folder: written once it is gone.
+                step.deferred = True
                 return
             raise ApplyError(f"refusing path {step.rel!r}: {exc}") from None
         try:

@@ -117,7 +117,9 @@ def compute_changes(
     for rel, entry in walk(workspace, rules=manifest.ignore):
         st = entry.stat(follow_symlinks=False)
         if stat.S_ISDIR(st.st_mode):
-            seen.add(rel)
+            base = manifest.get(rel)
+            if base is None or base.kind == "dir":
+                seen.add(rel)  # else the file or link that was there is gone: a deletion
             continue
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
             continue

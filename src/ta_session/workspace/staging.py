@@ -251,7 +251,7 @@ def create_staging(source: Path, destination: Path) -> Manifest:
     dest_root = os.path.abspath(destination)
     try:
         private_dirs(destination.parent)
-        destination.mkdir()
+        os.mkdir(destination, 0o700)  # the agent's own folder, under the private .ta/
         for rel, entry in walk(source, record=rules):
             target = os.path.join(destination, rel)
             st = entry.stat(follow_symlinks=False)
