@@ -24,6 +24,9 @@ it excludes), in a temporary folder on the same filesystem as every copy made fr
 3. Apply of those 10: approve all (``review.decide``), then ``apply_draft``; between runs the
    source is put back to its baseline content from the pristine tree and a new draft is built
    (untimed).
+4. Draft build with one 20 GiB sparse file added in staging (``--sparse-gib``), in a fresh
+   process: its wall time and its peak RSS (the target: under 100 MB; the file is streamed and
+   its holes are hashed from memory, so the time is that of SHA-256 over 20 GiB).
 
     .venv/bin/python bench/bench_workspace.py            # full run (5 to 15 minutes)
     .venv/bin/python bench/bench_workspace.py --quick    # smaller tree, for a smoke test
@@ -50,6 +53,7 @@ from common import Check, fmt_ns, fmt_ratio, log, median, now_ns, run_wall_ns
 
 TARGET_STAGING_RATIO = 1.5  # create_staging / cp -a, at most
 TARGET_DRAFT_BUILD_NS = 1_000_000_000  # draft build, 20,000 files, 10 changed: below
+TARGET_SPARSE_RSS_KIB = 100 * 1024  # draft build with a 20 GiB sparse file: peak RSS below
 
 MB = 1_000_000
 CHANGES = {"modify": 6, "add": 2, "delete": 2}
@@ -581,9 +585,66 @@ def bench_drafts(
     return results, checks
 
 
+# -- a 20 GiB sparse file --------------------------------------------------------------------
+
+_SPARSE_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from ta_session.workspace.drafts import build_artifacts
+from ta_session.workspace.manifest import Manifest
+source, staging, manifest_path = map(Path, sys.argv[1:4])
+manifest = Manifest.load(manifest_path)
+start = time.perf_counter_ns()
+artifacts = build_artifacts(manifest, source, staging)
+wall = time.perf_counter_ns() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"wall_ns": wall, "max_rss_kib": peak,
+                  "artifacts": [[a.path, a.binary, a.new_size] for a in artifacts]}))
+"""
+
+
+def bench_sparse(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any], list[Check]]:
+    import json
+    import sys
+
+    from ta_session.workspace.staging import create_staging
+
+    size = int(args.sparse_gib * (1 << 30))
+    source, staging = workdir / "sparse-src", workdir / "sparse-staging"
+    source.mkdir()
+    (source / "small.txt").write_text("small\n")
+    manifest = create_staging(source, staging)
+    manifest_path = workdir / "sparse-manifest.json"
+    manifest.save(manifest_path)
+    with open(staging / "big.img", "wb") as handle:  # what an agent's `truncate -s 20G` makes
+        handle.truncate(size)
+        handle.seek(size // 2)
+        handle.write(b"data")
+    log(f"  sparse: draft build with a {args.sparse_gib:g} GiB sparse file, in a fresh process")
+    out = subprocess.run(
+        [sys.executable, "-c", _SPARSE_CHILD, str(source), str(staging), str(manifest_path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    result = json.loads(out.stdout)
+    if result["artifacts"] != [["big.img", True, size]]:
+        raise SystemExit(f"unexpected sparse draft: {result['artifacts']}")
+    blocks = os.stat(staging / "big.img").st_blocks
+    b = "4 sparse file"
+    rss = result["max_rss_kib"]
+    checks = [
+        Check(b, f"build_artifacts, one {args.sparse_gib:g} GiB sparse file (wall)",
+              fmt_ns(result["wall_ns"])),
+        Check(b, "  peak RSS of the building process", f"{rss / 1024:.0f} MB",
+              f"< {TARGET_SPARSE_RSS_KIB // 1024} MB", rss < TARGET_SPARSE_RSS_KIB),
+        Check(b, "  throughput (SHA-256 over the whole size)",
+              f"{size / result['wall_ns']:.2f} GB/s"),
+    ]  # fmt: skip
+    return {"size": size, "allocated_bytes": blocks * 512, **result}, checks
+
+
 # -- main ------------------------------------------------------------------------------------
 
-BENCHES = ("staging", "drafts")
+BENCHES = ("staging", "drafts", "sparse")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -603,6 +664,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--copy-runs", type=int, help="timed copies of each kind (7; quick 3)")
     parser.add_argument("--draft-runs", type=int, help="draft builds (7; quick 5)")
     parser.add_argument("--apply-runs", type=int, help="approve + apply runs (7; quick 5)")
+    parser.add_argument(
+        "--sparse-gib", type=float, help="size of the sparse file in GiB (20; quick 2)"
+    )
     parser.add_argument(
         "--copy-modes",
         nargs="+",
@@ -629,7 +693,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     defaults = {  # full, quick
         "files": (20_000, 2_000), "mb": (200, 20), "copy_runs": (7, 3), "settle": (65, 0),
-        "draft_runs": (7, 5), "apply_runs": (7, 5),
+        "draft_runs": (7, 5), "apply_runs": (7, 5), "sparse_gib": (20, 2),
     }  # fmt: skip
     for key, (full, quick) in defaults.items():
         if getattr(args, key) is None:
@@ -656,6 +720,9 @@ def main(argv: list[str] | None = None) -> int:
             checks += found
         if "drafts" in args.only:
             results["drafts"], found = bench_drafts(tree, workdir, args)
+            checks += found
+        if "sparse" in args.only:
+            results["sparse"], found = bench_sparse(workdir, args)
             checks += found
     finally:
         if args.keep:

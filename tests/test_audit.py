@@ -143,9 +143,10 @@ def test_verify_catches_an_edited_middle_line(log: AuditLog, edited_line: int) -
     result = log.verify()
     assert not result.ok
     # The edited line still claims the right predecessor; the chain breaks at the next line,
-    # whose previous_hash no longer matches, and the message names the edited line.
-    assert result.broken_line == edited_line + 1
-    assert f"line {edited_line}" in (result.problem or "")
+    # whose previous_hash no longer matches; that line is intact (the line after it, or the
+    # head, vouches for it) and none is missing, so the edited line is the one reported.
+    assert result.broken_line == edited_line
+    assert f"line {edited_line} was edited" in (result.problem or "")
 
 
 def test_verify_catches_an_edited_last_line(log: AuditLog) -> None:

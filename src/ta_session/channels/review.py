@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ta_session.model.display import visible
 from ta_session.model.draft import Artifact, Disposition, Draft
 
 Ask = Callable[[str], str | None]  # prompt → the line typed, or None at end of input
@@ -35,9 +36,14 @@ def review_inline(
 ) -> ReviewOutcome:
     outcome = ReviewOutcome()
     pending = [a for a in draft.artifacts if a.disposition is Disposition.PENDING]
+    # The summary, warnings and every rendered artifact are made safe to show (``visible``):
+    # names and diffs come from the agent.
     say(
-        f"\nDraft {draft.short_id}: {draft.summary} — {len(draft.artifacts)} artifact(s) to review."
+        f"\nDraft {draft.short_id}: {visible(draft.summary)}"
+        f" — {len(draft.artifacts)} artifact(s) to review."
     )
+    for warning in draft.warnings:
+        say("WARNING: " + visible(warning.message))
     for number, artifact in enumerate(pending, start=1):
         say(f"\n[{number}/{len(pending)}] " + render(artifact))
         while True:

@@ -8,7 +8,8 @@ from uuid import UUID
 
 from ta_session.cli.context import draft_service, report_bad_files
 from ta_session.cli.output import UsageError, one_line, print_json, style, table, use_colour
-from ta_session.model.draft import Disposition, Draft
+from ta_session.model.display import visible
+from ta_session.model.draft import Disposition, Draft, decode_path, show_path
 from ta_session.service.drafts import DraftService
 from ta_session.service.errors import ServiceError
 
@@ -32,7 +33,7 @@ def _draft_row(draft: Draft) -> list[str]:
         str(draft.goal_id)[:8],
         draft.status.value,
         str(len(draft.artifacts)),
-        one_line(draft.summary, 40),
+        one_line(visible(draft.summary), 40),
         draft.created_at.isoformat()[:19].replace("T", " "),
     ]
 
@@ -60,28 +61,35 @@ def _brief(draft: Draft) -> dict[str, Any]:
 
 
 def colour_diff(diff: str, colour: bool) -> str:
-    if not colour:
-        return diff
+    """The diff as it is shown: every line made safe (``visible``: an escape sequence in an
+    added line is shown, never run), then coloured around the escaped text.
+
+    Lines are split at ``\n`` only, so a carriage return inside a line is shown as ``\r``
+    instead of sending the cursor back over what the line said.
+    """
     out = []
-    for line in diff.splitlines(keepends=True):
-        if line.startswith(("+++", "---")):
-            out.append(style(line.rstrip("\n"), "1", True) + "\n")
-        elif line.startswith("+"):
-            out.append(style(line.rstrip("\n"), "32", True) + "\n")
-        elif line.startswith("-"):
-            out.append(style(line.rstrip("\n"), "31", True) + "\n")
-        elif line.startswith("@@"):
-            out.append(style(line.rstrip("\n"), "36", True) + "\n")
+    for line in diff.split("\n"):
+        shown = visible(line)
+        if not colour or not shown:
+            out.append(shown)
+        elif shown.startswith(("+++", "---")):
+            out.append(style(shown, "1", True))
+        elif shown.startswith("+"):
+            out.append(style(shown, "32", True))
+        elif shown.startswith("-"):
+            out.append(style(shown, "31", True))
+        elif shown.startswith("@@"):
+            out.append(style(shown, "36", True))
         else:
-            out.append(line)
-    return "".join(out)
+            out.append(shown)
+    return "\n".join(out)
 
 
 def render_artifact(artifact: Any, colour: bool) -> str:
     lines = [style(artifact.describe(), "1", colour)]
     lines.append(f"  disposition: {artifact.disposition.value}"
-                 + (f" — {artifact.reason}" if artifact.reason else "")
-                 + (f" — {artifact.comment}" if artifact.comment else ""))  # fmt: skip
+                 + (f" — {visible(artifact.reason)}" if artifact.reason else "")
+                 + (f" — {visible(artifact.comment)}" if artifact.comment else ""))  # fmt: skip
     if artifact.diff:
         lines.append(colour_diff(artifact.diff, colour).rstrip("\n"))
     elif artifact.binary:
@@ -90,7 +98,7 @@ def render_artifact(artifact: Any, colour: bool) -> str:
             f"{artifact.base_hash or '-'} → {artifact.new_hash or '-'}"
         )
     elif artifact.kind == "symlink":
-        lines.append(f"  symlink → {artifact.link_target}")
+        lines.append(f"  symlink → {artifact.shown_link_target}")
     elif artifact.change_type.value == "modify" and artifact.base_hash == artifact.new_hash:
         lines.append("  permissions changed only")
     else:
@@ -109,8 +117,10 @@ def cmd_view(args: argparse.Namespace) -> int:
     print(f"Goal:     {draft.goal_id}")
     print(f"Session:  {draft.session_id or '-'}")
     print(f"Status:   {draft.status.value}")
-    print(f"Summary:  {draft.summary}")
+    print(f"Summary:  {visible(draft.summary)}")
     print(f"Created:  {draft.created_at.isoformat()}")
+    for warning in draft.warnings:
+        print(style("WARNING: " + visible(warning.message), "1;31", colour))
     for artifact in draft.artifacts:
         print()
         print(render_artifact(artifact, colour))
@@ -151,7 +161,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     count, root = len(applied.paths), service.project.root
     print(f"Applied draft {str(applied.draft_id)[:8]}: {count} file(s) written to {root}.")
     for path in applied.paths:
-        print(f"  {path}")
+        print(f"  {show_path(decode_path(path))}")
     return 0
 
 
@@ -177,7 +187,8 @@ def inline_review(service: DraftService, draft_id: UUID) -> None:
         except ServiceError as exc:
             print(f"Not applied: {exc}")
             return []
-        print(f"Applied {len(paths)} file(s) to {service.project.root}: {', '.join(paths)}")
+        shown = ", ".join(show_path(decode_path(p)) for p in paths)
+        print(f"Applied {len(paths)} file(s) to {service.project.root}: {shown}")
         return paths
 
     try:

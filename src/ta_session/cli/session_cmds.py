@@ -106,11 +106,14 @@ def cmd_show(args: argparse.Namespace) -> int:
         lines += [f"  {draft_id}  {drafts.status(draft_id)}" for draft_id in session.draft_ids]
     else:
         lines.append("Drafts:   none")
+    from ta_session.model.display import visible
+
     lines.append(f"Message log ({len(session.messages)} messages):")
     for m in session.messages:
         clock = m.timestamp.isoformat()[11:19]
-        body = m.content.replace("\n", "\n" + " " * 13)
-        lines.append(f"  [{clock}] {m.sender}: {body}")
+        # Messages hold what agents and people typed: shown, never run by the terminal.
+        body = visible(m.content).replace("\n", "\n" + " " * 13)
+        lines.append(f"  [{clock}] {visible(m.sender, name=True)}: {body}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
 

@@ -1,15 +1,25 @@
 """Drafts (SPEC §2.3, §7): the changes an agent made, one artifact per changed path, each with
 its own disposition. Pure data and rules; building and applying live in ``ta_session.workspace``.
+
+Paths in resource URIs. A file name on Linux is any bytes but ``/`` and NUL, while a draft is
+UTF-8 JSON, so a path is written in the URI (``fs://workspace/<path>``) as its bytes with a
+percent-escape (``%XX``, upper-case hex) for every byte that is not part of valid UTF-8, for
+control characters (C0, DEL, C1) and for ``%`` itself; everything else is kept as it is, so
+ordinary names (spaces, accents, backslashes) read as themselves. ``decode_path`` gives back
+the exact bytes (as Python's ``surrogateescape`` string, which ``os`` functions accept), so a
+name round-trips byte for byte from staging to the draft to the applied file.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from ta_session.model.display import visible
 from ta_session.model.errors import RecordFormatError, loads_json
 from ta_session.model.ids import new_uuid, parse_uuid
 from ta_session.model.timestamps import Timestamp
@@ -38,15 +48,93 @@ class Disposition(StrEnum):
     DISCUSS = "discuss"
 
 
+SETID_BITS = 0o6000  # setuid and setgid: dropped on apply unless allowed explicitly
+
+# What a path keeps percent-escaped in a URI: "%", controls, and lone surrogates (the
+# surrogateescape form of bytes that are not UTF-8).
+_URI_ESCAPED = re.compile("[%\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8
+        return f"%{code - 0xDC00:02X}"
+    return "".join(f"%{b:02X}" for b in char.encode("utf-8", "surrogatepass"))
+
+
+def encode_path(path: str) -> str:
+    """A file path (``str`` as ``os`` gives it, maybe with surrogate escapes) in URI form."""
+    if _URI_ESCAPED.search(path) is None:
+        return path
+    return _URI_ESCAPED.sub(lambda m: _escape_char(m.group()), path)
+
+
+def decode_path(text: str) -> str:
+    """The path named by ``encode_path``'s form: ``%XX`` are bytes; a ``%`` followed by
+    anything else is kept literally (drafts written before escaping was introduced)."""
+    if "%" not in text:
+        return text
+    raw = bytearray()
+    pos = 0
+    try:
+        for match in _PERCENT.finditer(text):
+            raw += text[pos : match.start()].encode("utf-8", "surrogateescape")
+            raw.append(int(match.group(1), 16))
+            pos = match.end()
+        raw += text[pos:].encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise RecordFormatError(f"not a valid path: {text!r}") from None
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def uri_for(path: str) -> str:
-    return URI_PREFIX + path
+    return URI_PREFIX + encode_path(path)
 
 
 def path_of(uri: str) -> str:
-    """The relative path in an ``fs://workspace/…`` URI (not yet checked for safety)."""
+    """The relative path in an ``fs://workspace/…`` URI, still in URI form (not yet checked
+    for safety); ``decode_path`` turns it into the file's name."""
     if not uri.startswith(URI_PREFIX):
-        raise RecordFormatError(f"not a workspace URI: {uri!r} (expected {URI_PREFIX}<path>)")
+        raise RecordFormatError(
+            f"not a workspace URI: {visible(uri, name=True)!r} (expected {URI_PREFIX}<path>)"
+        )
     return uri[len(URI_PREFIX) :]
+
+
+def show_path(path: str) -> str:
+    """A path as a reviewer sees it: one line, every control character and odd byte visible."""
+    return visible(path, name=True)
+
+
+@dataclass(slots=True)
+class DraftWarning:
+    """Something the reviewer must know that is not a change ``apply`` could write.
+
+    ``kind`` ``outside_write``: a file outside the project, reached through a symlink that was
+    in the project when staging was made, changed while the agent worked (without a sandbox
+    the agent may have written through the link). ``apply`` never writes outside the project.
+    """
+
+    kind: str
+    path: str  # the link's path, in URI form (``encode_path``)
+    target: str  # where it leads, in URI form
+    message: str  # one line, already safe to show
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "path": self.path, "target": self.target,
+                "message": self.message}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Any) -> DraftWarning:
+        if not isinstance(data, dict):
+            raise RecordFormatError("a draft warning is not a JSON object")
+        return cls(
+            str(data.get("kind", "")),
+            str(data.get("path", "")),
+            str(data.get("target", "")),
+            str(data.get("message", "")),
+        )
 
 
 @dataclass(slots=True)
@@ -72,14 +160,29 @@ class Artifact:
 
     @property
     def path(self) -> str:
-        return path_of(self.resource_uri)
+        """The file's path relative to the project, as ``os`` functions take it."""
+        return decode_path(path_of(self.resource_uri))
+
+    @property
+    def shown_path(self) -> str:
+        return show_path(self.path)
+
+    @property
+    def shown_link_target(self) -> str | None:
+        return None if self.link_target is None else show_path(decode_path(self.link_target))
+
+    @property
+    def sets_id(self) -> bool:
+        """The new file has setuid or setgid bits (dropped on apply unless allowed)."""
+        return self.new_mode is not None and bool(self.new_mode & SETID_BITS)
 
     def describe(self) -> str:
-        """One line: what changed."""
+        """One line: what changed, safe to print."""
         what = {"add": "added", "modify": "modified", "delete": "deleted"}[self.change_type]
         extra = []
         if self.kind == "symlink":
-            extra.append(f"symlink → {self.link_target}" if self.link_target else "symlink")
+            target = self.shown_link_target
+            extra.append(f"symlink → {target}" if target else "symlink")
         if self.binary:
             extra.append(f"binary, {self.base_size or 0} → {self.new_size or 0} bytes")
         if (
@@ -88,7 +191,15 @@ class Artifact:
             and self.base_mode != self.new_mode
         ):
             extra.append(f"mode {self.base_mode:o} → {self.new_mode:o}")
-        return f"{what:8} {self.path}" + (f"  ({'; '.join(extra)})" if extra else "")
+        elif (
+            self.change_type is ChangeType.ADD
+            and self.new_mode is not None
+            and self.new_mode & 0o7111  # executable or special: worth a look
+        ):
+            extra.append(f"mode {self.new_mode:o}")
+        if self.sets_id:
+            extra.append("SETUID/SETGID: dropped on apply unless --allow-setuid")
+        return f"{what:8} {self.shown_path}" + (f"  ({'; '.join(extra)})" if extra else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -170,26 +281,41 @@ class Draft:
     updated_at: Timestamp
     artifacts: list[Artifact] = field(default_factory=list)
     applied_at: Timestamp | None = None
+    warnings: list[DraftWarning] = field(default_factory=list)
 
     @classmethod
     def new(
-        cls, goal_id: UUID, session_id: UUID | None, summary: str, artifacts: list[Artifact]
+        cls,
+        goal_id: UUID,
+        session_id: UUID | None,
+        summary: str,
+        artifacts: list[Artifact],
+        warnings: list[DraftWarning] | None = None,
     ) -> Draft:
         now = Timestamp.now()
         status = DraftStatus.PENDING_REVIEW
-        return cls(new_uuid(), goal_id, session_id, summary, status, now, now, artifacts)
+        return cls(
+            new_uuid(), goal_id, session_id, summary, status, now, now, artifacts, None,
+            list(warnings or []),
+        )  # fmt: skip
 
     @property
     def short_id(self) -> str:
         return str(self.draft_id)[:8]
 
     def artifact(self, uri_or_path: str) -> Artifact:
+        """The artifact named by its URI, its path (as typed: a name that is not UTF-8 arrives
+        from the command line as surrogate escapes), its URI form, or its shown form."""
         for artifact in self.artifacts:
             if uri_or_path in (artifact.resource_uri, artifact.path):
                 return artifact
-        known = ", ".join(a.resource_uri for a in self.artifacts) or "none"
+        for artifact in self.artifacts:
+            if uri_or_path in (path_of(artifact.resource_uri), artifact.shown_path):
+                return artifact
+        known = ", ".join(visible(a.resource_uri, name=True) for a in self.artifacts) or "none"
         raise RecordFormatError(
-            f"draft {self.short_id} has no artifact {uri_or_path!r} (artifacts: {known})"
+            f"draft {self.short_id} has no artifact {visible(uri_or_path, name=True)!r}"
+            f" (artifacts: {known})"
         )
 
     def is_open(self) -> bool:
@@ -223,6 +349,7 @@ class Draft:
             "updated_at": self.updated_at.isoformat(),
             "applied_at": self.applied_at.isoformat() if self.applied_at else None,
             "artifacts": [a.to_dict() for a in self.artifacts],
+            "warnings": [w.to_dict() for w in self.warnings],
         }
 
     def to_json(self) -> str:
@@ -236,6 +363,9 @@ class Draft:
             artifacts = data.get("artifacts") or []
             if not isinstance(artifacts, list):
                 raise RecordFormatError("'artifacts' must be a list")
+            warnings = data.get("warnings") or []
+            if not isinstance(warnings, list):
+                raise RecordFormatError("'warnings' must be a list")
             return cls(
                 draft_id=parse_uuid(data["draft_id"]),
                 goal_id=parse_uuid(data["goal_id"]),
@@ -246,6 +376,7 @@ class Draft:
                 updated_at=Timestamp.parse(data["updated_at"]),
                 artifacts=[Artifact.from_dict(a) for a in artifacts],
                 applied_at=Timestamp.parse(data["applied_at"]) if data.get("applied_at") else None,
+                warnings=[DraftWarning.from_dict(w) for w in warnings],
             )
         except KeyError as exc:
             raise RecordFormatError(f"missing required field {exc.args[0]!r}") from None

@@ -1,4 +1,9 @@
-"""Crash-safe file replacement: temp file in the same folder, fsync, rename, fsync the folder."""
+"""Crash-safe file replacement: temp file in the same folder, fsync, rename, fsync the folder.
+
+Files are created 0600 by default: everything under ``.ta/`` is private to its owner (SPEC §7),
+since sessions, goals and drafts hold everything that was typed and every change reviewed. The
+mode is given at creation, so the content is never readable by others, not even for a moment.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import secrets
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, never a mix.
 
     The temporary name does not end in ``.json``, so listings never mistake it for a record.

@@ -5,9 +5,16 @@ the exact bytes of the previous line (without its newline), ``null`` on the firs
 Appends from any number of processes are serialised with ``flock`` on the log itself and
 fsynced before ``append`` returns: an acknowledged event survives a crash.
 
-A small head file (``.ta/state/audit.head``: line count and hash of the last line) is updated
-with each append so that ``verify`` also notices an edited or removed *last* line, which a
-hash chain alone cannot.
+A small head record (line count and hash of the last line) is updated with each append so that
+``verify`` also notices an edited or removed *last* line, which a hash chain alone cannot. It is
+kept in two places, ``.ta/state/audit.head`` and ``.ta/audit.head``: a log cut short *and* one
+head deleted is still caught by the other, and a log with events but neither head is reported
+as unverifiable, never as intact (deleting both is the only way to hide a cut, and that shows).
+
+The head also lets ``verify`` name the line that was edited, not the line after it: when line
+``k`` no longer chains to line ``k-1`` but line ``k`` itself is intact (line ``k+1``, or the
+head, still vouches for it) and no line is missing (the count matches the head), then line
+``k-1`` is the one that changed.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from uuid import UUID, uuid4
 
 from ta_session.model import Timestamp
 from ta_session.store.errors import StoreError
+from ta_session.store.layout import private_dirs
 
 _TAIL_CHUNK = 64 * 1024
 
@@ -97,10 +105,32 @@ def line_hash(line: bytes) -> str:
 
 
 class AuditLog:
-    def __init__(self, path: Path, *, head_path: Path | None = None, actor: str | None = None):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        head_path: Path | None = None,
+        mirror_path: Path | None = None,
+        actor: str | None = None,
+    ):
         self.path = Path(path)
         self.head_path = head_path
+        # The second copy of the head, next to the log (``.ta/audit.head``), so that removing
+        # ``.ta/state/`` (our bookkeeping, much of it a cache) does not lose it.
+        if mirror_path is None and head_path is not None:
+            mirror_path = self.path.with_suffix(".head")
+        self.mirror_path = mirror_path
         self.actor = actor or current_actor()
+
+    def _head_paths(self) -> list[Path]:
+        return [p for p in (self.head_path, self.mirror_path) if p is not None]
+
+    def _open_log(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        except FileNotFoundError:
+            private_dirs(self.path.parent)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
 
     def size(self) -> int:
         try:
@@ -120,8 +150,10 @@ class AuditLog:
         timestamp: Timestamp | None = None,
     ) -> AuditEvent:
         """Append one event durably and return it (with the byte offset it was written at)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fd = self._open_log()
+        except OSError as exc:
+            raise StoreError(f"cannot append to the audit log {self.path}: {exc.strerror}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             end = os.lseek(fd, 0, os.SEEK_END)
@@ -154,36 +186,43 @@ class AuditLog:
         finally:
             os.close(fd)
 
-    # The head file records how many lines the log has and the hash of the last one; counting
-    # lines on every append would cost O(log size), so the count is carried forward from it.
-    def _read_head(self) -> tuple[int, str] | None:
-        if self.head_path is None:
-            return None
+    # The head records how many lines the log has and the hash of the last one; counting lines
+    # on every append would cost O(log size), so the count is carried forward from it.
+    @staticmethod
+    def _read_head_at(path: Path) -> tuple[int, str] | None:
         try:
-            count, digest = self.head_path.read_text().split()
+            count, digest = path.read_text().split()
             return int(count), digest
         except (OSError, ValueError):
             return None
 
+    def _read_heads(self) -> list[tuple[int, str]]:
+        return [h for h in map(self._read_head_at, self._head_paths()) if h is not None]
+
+    def _read_head(self) -> tuple[int, str] | None:
+        heads = self._read_heads()
+        return heads[0] if heads else None
+
     def _write_head(self, count: int | None, digest: str) -> None:
-        if self.head_path is None or count is None:
+        if count is None:
             return
         # A fixed-width record rewritten in place (one small pwrite, under the log's lock) is
         # far cheaper per append than a temporary file and a rename.
         record = f"{count:020d} {digest}\n".encode()
-        try:
+        for path in self._head_paths():
             try:
-                fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, 0o600)
-            except FileNotFoundError:
-                self.head_path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.head_path, os.O_WRONLY | os.O_CREAT, 0o600)
-            try:
-                os.pwrite(fd, record, 0)
-                os.ftruncate(fd, len(record))
-            finally:
-                os.close(fd)
-        except OSError:
-            pass  # the head is an extra check, never a reason to fail an append
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+                except FileNotFoundError:
+                    private_dirs(path.parent)
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+                try:
+                    os.pwrite(fd, record, 0)
+                    os.ftruncate(fd, len(record))
+                finally:
+                    os.close(fd)
+            except OSError:
+                pass  # the head is an extra check, never a reason to fail an append
 
     def _last_line(self, fd: int, end: int) -> tuple[bytes | None, int | None]:
         """The last complete line and the line count known from the head (None if unknown)."""
@@ -199,10 +238,10 @@ class AuditLog:
             cut = stripped.rfind(b"\n")
             if cut >= 0 or pos == 0:
                 last = stripped[cut + 1 :]
-                head = self._read_head()
-                if head is not None and head[1] == line_hash(last):
-                    return last, head[0]
-                return last, self._count_lines(fd, end) if self.head_path else None
+                for count, digest in self._read_heads():
+                    if digest == line_hash(last):
+                        return last, count
+                return last, self._count_lines(fd, end) if self._head_paths() else None
         return None, 0
 
     @staticmethod
@@ -254,12 +293,15 @@ class AuditLog:
 
     def verify(self) -> VerifyResult:
         """Recompute the chain; name the first line that is not what the chain says."""
-        # The head is read first: appends only add lines, so it never claims more lines than
-        # the scan below will see, even while other processes append.
-        head = self._read_head()
-        head_line: bytes | None = None  # the line the head says was last written
+        # The heads are read first: appends only add lines, so a head never claims more lines
+        # than the scan below will see, even while other processes append.
+        heads = self._read_heads()
+        vouched: set[int] = set()  # lines whose hash a head confirms
         previous: bytes | None = None
         number = 0
+        broken: int | None = None  # the first line that does not chain
+        broken_line: bytes = b""
+        after_broken: bytes | None = None  # the line after it, if any
         try:
             handle = self.path.open("rb")
         except FileNotFoundError:
@@ -267,6 +309,14 @@ class AuditLog:
         if handle is not None:
             with handle:
                 for raw in handle:
+                    if broken is not None:
+                        # Past the break: only count complete lines (and keep the next one).
+                        if not raw.endswith(b"\n"):
+                            break
+                        number += 1
+                        if after_broken is None:
+                            after_broken = raw.rstrip(b"\n")
+                        continue
                     number += 1
                     line = raw.rstrip(b"\n")
                     try:
@@ -284,18 +334,29 @@ class AuditLog:
                     claimed = data["previous_hash"]
                     expected = line_hash(previous) if previous is not None else None
                     if claimed != expected:
-                        what = (
-                            "the first line must have previous_hash null"
-                            if previous is None
-                            else f"previous_hash does not match line {number - 1}"
-                            " (a line was edited, deleted or reordered)"
-                        )
-                        return VerifyResult(False, number, number, what)
-                    if head is not None and number == head[0]:
-                        head_line = line
+                        if previous is None:
+                            problem = "the first line must have previous_hash null"
+                            return VerifyResult(False, number, number, problem)
+                        broken, broken_line = number, line
+                        continue
+                    for count, digest in heads:
+                        if number == count and digest == line_hash(line):
+                            vouched.add(number)
                     previous = line
-        if head is not None:
-            count, digest = head
+        if broken is not None:
+            return self._explain_break(broken, broken_line, after_broken, number, heads)
+        if not heads:
+            if number > 0 and self._head_paths():
+                where = " and ".join(str(p) for p in self._head_paths())
+                return VerifyResult(
+                    False,
+                    number,
+                    number,
+                    f"the log's head records ({where}) are missing, so lines removed from its"
+                    " end could not be noticed",
+                )
+            return VerifyResult(ok=True, lines=number)
+        for count, _digest in heads:
             if count > number:
                 return VerifyResult(
                     False,
@@ -306,7 +367,7 @@ class AuditLog:
                 )
             # Lines after the head's line are fine: the chain covers them, and a writer killed
             # between appending its line and updating the head leaves exactly that.
-            if count > 0 and (head_line is None or line_hash(head_line) != digest):
+            if count > 0 and count not in vouched:
                 return VerifyResult(
                     False,
                     number,
@@ -314,3 +375,47 @@ class AuditLog:
                     f"line {count} is not the line last written there (it was edited)",
                 )
         return VerifyResult(ok=True, lines=number)
+
+    @staticmethod
+    def _explain_break(
+        k: int,
+        line: bytes,
+        after: bytes | None,
+        total: int,
+        heads: list[tuple[int, str]],
+    ) -> VerifyResult:
+        """Line ``k`` does not chain to line ``k-1``: say which line was tampered with.
+
+        If line ``k`` is intact (the next line, or a head, still vouches for its exact bytes)
+        the change is before it: line ``k-1`` was edited when no line is missing (the log has
+        as many lines as the heads say), else a line was removed before line ``k``. If line
+        ``k`` is not intact, it is the one that changed (edited, inserted or moved).
+        """
+        if after is not None:
+            try:
+                data = json.loads(after)
+                intact = isinstance(data, dict) and data.get("previous_hash") == line_hash(line)
+            except ValueError:
+                intact = False
+        else:
+            intact = any(count == k and digest == line_hash(line) for count, digest in heads)
+        if intact and heads:
+            if total >= max(count for count, _ in heads):
+                return VerifyResult(
+                    False,
+                    total,
+                    k - 1,
+                    f"line {k - 1} was edited (line {k}, intact, no longer chains to it)",
+                )
+            return VerifyResult(
+                False,
+                total,
+                k,
+                f"previous_hash does not match line {k - 1}: a line was removed before line {k}",
+            )
+        return VerifyResult(
+            False,
+            total,
+            k,
+            f"previous_hash does not match line {k - 1} (a line was edited, deleted or reordered)",
+        )

@@ -28,6 +28,7 @@ from uuid import UUID
 
 from ta_session.model import InteractiveSession, InteractiveSessionState, Timestamp
 from ta_session.store.errors import CorruptRecordError, NotFoundError
+from ta_session.store.layout import private_dirs
 
 # 2: a file not named after its session is an error row. 3: timestamps as Timestamp.split()
 # pairs, exact and sortable for every year the reference can hold (64-bit nanoseconds end in
@@ -125,7 +126,9 @@ class SessionIndex:
         # SQLite would block reading a FIFO left at the index's path: only a file is opened.
         if self.db_path is not None and (self.db_path.is_file() or not self.db_path.exists()):
             try:
-                self.db_path.parent.mkdir(parents=True, exist_ok=True)
+                private_dirs(self.db_path.parent)
+                # Created 0600 before SQLite opens it: its -wal and -shm files take its mode.
+                os.close(os.open(self.db_path, os.O_RDWR | os.O_CREAT, 0o600))
                 db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")

@@ -8,6 +8,53 @@ from pathlib import Path
 
 TA_DIR = ".ta"
 PROJECT_ENV = "TA_PROJECT_ROOT"
+PRIVATE_DIR_MODE = 0o700
+# Bookkeeping folders ``.ta/`` is given as soon as it is made private, so that the code that
+# writes in them with a plain ``mkdir`` (the host's run files and recordings, locks) finds them
+# already private. Record folders are not made in advance: their absence means "no records".
+_STANDARD_DIRS = ("run", "recordings", "state", "state/locks")
+
+
+def private_dirs(path: Path) -> None:
+    """``mkdir -p`` for our bookkeeping: every folder created is 0700 (SPEC §7: everything
+    under ``.ta/`` is private to its owner).
+
+    When ``path`` lies inside a project's ``.ta/`` and something had to be created, ``.ta/``
+    itself is made 0700 (it may have been made by an older version, or by ``mkdir``) and given
+    its bookkeeping folders, 0700 too. Cheap when ``path`` exists: one ``stat``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return
+    ta = next((p for p in (path, *path.parents) if p.name == TA_DIR), None)
+    if ta is not None:
+        _make_private_ta(ta)
+    _mkdirs(path)
+
+
+def _mkdirs(path: Path) -> None:
+    missing = []
+    folder = path
+    while not folder.is_dir():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, PRIVATE_DIR_MODE)  # the umask can only take bits away
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+
+
+def _make_private_ta(ta: Path) -> None:
+    _mkdirs(ta)
+    st = ta.stat()
+    if st.st_mode & 0o077 and st.st_uid == os.getuid():
+        os.chmod(ta, PRIVATE_DIR_MODE)
+    for name in _STANDARD_DIRS:
+        _mkdirs(ta / name)
 
 
 def find_project_root(
@@ -79,3 +126,7 @@ class ProjectLayout:
 
     def exists(self) -> bool:
         return self.ta_dir.is_dir()
+
+    def make_private(self) -> None:
+        """Create ``.ta/`` (0700) with its bookkeeping folders; make an existing one 0700."""
+        _make_private_ta(self.ta_dir)

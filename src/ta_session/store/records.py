@@ -19,6 +19,7 @@ from ta_session.store.errors import (
     bad_file,
 )
 from ta_session.store.index import BadFile
+from ta_session.store.layout import private_dirs
 from ta_session.store.locks import exclusive_lock
 from ta_session.store.reading import read_regular_file
 
@@ -101,7 +102,7 @@ class RecordFolder(Generic[R]):
     def save(self, record: R) -> None:
         path = self.path_for(self._record_id(record))
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_dirs(self.folder)
             atomic_write(path, record.to_json().encode("utf-8"))
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
@@ -120,7 +121,7 @@ class RecordFolder(Generic[R]):
     def update(self, record_id: UUID | str, fn: Callable[[R], object]) -> R:
         """Locked read-modify-write of one record."""
         rid = parse_uuid(record_id)
-        self._locks_dir.mkdir(parents=True, exist_ok=True)
+        private_dirs(self._locks_dir)
         with exclusive_lock(self._locks_dir / f"{self.kind}-{rid}.lock"):
             record = self.load(rid)
             fn(record)

@@ -44,6 +44,7 @@ from ta_session.store.atomic import atomic_write
 from ta_session.store.audit import AuditLog
 from ta_session.store.errors import NotFoundError, StoreError, bad_file
 from ta_session.store.index import BadFile, SessionIndex, SessionSummary
+from ta_session.store.layout import private_dirs
 from ta_session.store.locks import exclusive_lock
 from ta_session.store.reading import NotARegularFileError, read_regular_file
 from ta_session.store.records import resolve_prefix
@@ -131,7 +132,7 @@ class InteractiveSessionStore:
         """Hold the session's exclusive lock (re-entrant within this store object)."""
         locks = self.state_dir / "locks"
         try:
-            locks.mkdir(parents=True, exist_ok=True)
+            private_dirs(locks)
         except OSError as exc:
             raise StoreError(f"cannot create {locks}: {exc.strerror}") from exc
         sid = parse_uuid(session_id)
@@ -365,7 +366,7 @@ class InteractiveSessionStore:
 
     def _write_marker(self, sid: UUID) -> str:
         path = self._marker_path(sid)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dirs(path.parent)
         content = f"{self.audit.size()} {os.getpid()}-{secrets.token_hex(6)}"
         atomic_write(path, content.encode())
         return content
@@ -373,7 +374,7 @@ class InteractiveSessionStore:
     def _write(self, session: InteractiveSession) -> None:
         """Write a snapshot (caller holds the lock) and remember it."""
         try:
-            self.sessions_dir.mkdir(parents=True, exist_ok=True)
+            private_dirs(self.sessions_dir)
             started = time.monotonic()
             atomic_write(self.path_for(session.session_id), session.to_json().encode("utf-8"))
         except OSError as exc:

@@ -5,6 +5,13 @@ Git's rules that matter here: a pattern in a ``.gitignore`` is relative to that 
 a deeper file's patterns win over a shallower one's; within a file the last matching pattern
 wins (so ``!keep.log`` can re-include); and nothing inside an excluded folder can be re-included,
 which is why excluded folders are pruned from the walk.
+
+The rules are fixed when staging is made: ``walk`` can record the ignore files' lines it read
+(``record``), the baseline manifest keeps them, and a draft build walks the staging workspace
+with those same rules (``rules``), never with the ignore files the agent may have edited. An
+agent that adds ``*.txt`` to ``.gitignore`` therefore does not make the project's text files
+look deleted (approving that would delete them from the project), and one that adds a new
+``.gitignore`` cannot hide the files it writes from the review.
 """
 
 from __future__ import annotations
@@ -25,18 +32,39 @@ class _Rules:
     spec: Any  # pathspec.GitIgnoreSpec
 
 
-def _load_rules(folder: Path, rel: str) -> _Rules | None:
+IgnoreRules = dict[str, list[str]]  # folder (relative, "" for the root) → its ignore lines
+
+
+def _read_lines(folder: Path) -> list[str]:
     lines: list[str] = []
     for name in IGNORE_FILES:
         try:
             lines += (folder / name).read_text(encoding="utf-8", errors="replace").splitlines()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             continue
-    if not lines:
-        return None
-    import pathspec
+    return lines
 
-    return _Rules(rel, pathspec.GitIgnoreSpec.from_lines(lines))
+
+class _RuleSource:
+    """Where a walk gets each folder's rules: the ignore files on disk (recording what it
+    reads when asked), or rules recorded earlier."""
+
+    def __init__(self, fixed: IgnoreRules | None, record: IgnoreRules | None):
+        self.fixed = fixed
+        self.record = record
+
+    def load(self, folder: Path, rel: str) -> _Rules | None:
+        if self.fixed is not None:
+            lines = self.fixed.get(rel, [])
+        else:
+            lines = _read_lines(folder)
+            if lines and self.record is not None:
+                self.record[rel] = lines
+        if not lines:
+            return None
+        import pathspec
+
+        return _Rules(rel, pathspec.GitIgnoreSpec.from_lines(lines))
 
 
 def _ignored(stack: list[_Rules], rel_path: str, is_dir: bool) -> bool:
@@ -48,16 +76,23 @@ def _ignored(stack: list[_Rules], rel_path: str, is_dir: bool) -> bool:
     return False
 
 
-def walk(root: Path) -> Iterator[tuple[str, os.DirEntry[str]]]:
+def walk(
+    root: Path, *, rules: IgnoreRules | None = None, record: IgnoreRules | None = None
+) -> Iterator[tuple[str, os.DirEntry[str]]]:
     """Every entry to stage, as (path relative to ``root`` with ``/``, its ``DirEntry``).
 
     Folders are yielded before their contents; symlinks are yielded and never followed.
+    ``rules``: use these recorded rules instead of the ignore files under ``root``.
+    ``record``: fill this with the rules read from the ignore files.
     """
-    root_rules = _load_rules(root, "")
-    yield from _walk(root, "", [root_rules] if root_rules else [])
+    source = _RuleSource(rules, record)
+    root_rules = source.load(root, "")
+    yield from _walk(root, "", [root_rules] if root_rules else [], source)
 
 
-def _walk(folder: Path, rel: str, stack: list[_Rules]) -> Iterator[tuple[str, os.DirEntry[str]]]:
+def _walk(
+    folder: Path, rel: str, stack: list[_Rules], source: _RuleSource
+) -> Iterator[tuple[str, os.DirEntry[str]]]:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except (FileNotFoundError, NotADirectoryError):
@@ -71,5 +106,7 @@ def _walk(folder: Path, rel: str, stack: list[_Rules]) -> Iterator[tuple[str, os
             continue
         yield rel_path, entry
         if is_dir:
-            rules = _load_rules(Path(entry.path), rel_path)
-            yield from _walk(Path(entry.path), rel_path, [*stack, rules] if rules else stack)
+            rules = source.load(Path(entry.path), rel_path)
+            yield from _walk(
+                Path(entry.path), rel_path, [*stack, rules] if rules else stack, source
+            )

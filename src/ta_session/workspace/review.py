@@ -13,7 +13,7 @@ from uuid import UUID
 from ta_session.model import RecordFormatError, SessionChannelError, Timestamp
 from ta_session.model.draft import Disposition, Draft, DraftStatus
 from ta_session.store import NotFoundError, Project, StoreError
-from ta_session.workspace.drafts import build_artifacts, summarize
+from ta_session.workspace.drafts import build_artifacts, outside_writes, summarize
 from ta_session.workspace.manifest import Manifest
 
 _VERB = {
@@ -39,10 +39,13 @@ def build_draft(
     goal = project.goals.load(goal_id)
     manifest = Manifest.load(project.layout.baseline_path(goal_id))
     artifacts = build_artifacts(manifest, Path(goal.source_dir), Path(goal.workspace_path))
-    if not artifacts:
+    # A file outside the project written through a link is never silent: with no change in
+    # the workspace at all, the draft is still built to carry the warning.
+    warnings = outside_writes(manifest)
+    if not artifacts and not warnings:
         return None
-    summary = summarize(artifacts)
-    draft = Draft.new(goal_id, session_id, summary, artifacts)
+    summary = summarize(artifacts, warnings)
+    draft = Draft.new(goal_id, session_id, summary, artifacts, warnings)
     for previous in project.drafts.list(goal_id):
         if previous.is_open():
             project.drafts.update(previous.draft_id, _supersede)
@@ -63,6 +66,7 @@ def build_draft(
             "draft_id": str(draft.draft_id),
             "summary": summary,
             "artifacts": [a.resource_uri for a in artifacts],
+            **({"warnings": [w.message for w in warnings]} if warnings else {}),
         },
     )
     if session_id is not None and project.sessions.exists(session_id):
