@@ -34,7 +34,7 @@ def _draft_row(draft: Draft) -> list[str]:
         draft.status.value,
         str(len(draft.artifacts)),
         one_line(visible(draft.summary), 40),
-        draft.created_at.isoformat()[:19].replace("T", " "),
+        draft.created_at.isoformat().removesuffix("Z").partition(".")[0].replace("T", " "),
     ]
 
 
@@ -157,7 +157,8 @@ def cmd_discuss(args: argparse.Namespace) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     service = draft_service(args)
-    applied = service.apply(service.resolve(args.draft), force=args.force)
+    draft_id = service.resolve(args.draft)
+    applied = service.apply(draft_id, force=args.force, allow_setuid=args.allow_setuid)
     count, root = len(applied.paths), service.project.root
     print(f"Applied draft {str(applied.draft_id)[:8]}: {count} file(s) written to {root}.")
     for path in applied.paths:

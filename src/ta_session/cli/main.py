@@ -181,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = d.add_parser("apply", help="write approved artifacts into the project", parents=[common])
     p.add_argument("draft", metavar="DRAFT", help="draft id or unique prefix")
     p.add_argument("--force", action="store_true", help="overwrite source changes (conflicts)")
+    p.add_argument("--allow-setuid", action="store_true",
+                   help="keep setuid/setgid bits the draft adds (dropped otherwise)")  # fmt: skip
 
     g = _subcommands(groups, "goal", help="goals", common=common)
     p = g.add_parser("list", help="list goals", parents=[common])

@@ -110,7 +110,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     lines.append(f"Message log ({len(session.messages)} messages):")
     for m in session.messages:
-        clock = m.timestamp.isoformat()[11:19]
+        clock = m.timestamp.isoformat().partition("T")[2][:8]  # any year, signed ones too
         # Messages hold what agents and people typed: shown, never run by the terminal.
         body = visible(m.content).replace("\n", "\n" + " " * 13)
         lines.append(f"  [{clock}] {visible(m.sender, name=True)}: {body}")

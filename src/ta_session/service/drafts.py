@@ -130,11 +130,14 @@ class DraftService:
 
     # -- applying ---------------------------------------------------------------------------
 
-    def apply(self, draft_id: UUID, *, force: bool = False) -> Applied:
+    def apply(self, draft_id: UUID, *, force: bool = False, allow_setuid: bool = False) -> Applied:
+        """Write the approved artifacts into the project (setuid/setgid bits only with
+        ``allow_setuid``)."""
         from ta_session.workspace.apply import ApplyError, apply_draft
 
         try:
-            paths = apply_draft(self.project, draft_id, force=force, channel_id=self.channel_id)
+            paths = apply_draft(self.project, draft_id, force=force, channel_id=self.channel_id,
+                                allow_setuid=allow_setuid)  # fmt: skip
         except ApplyError as exc:
             raise ServiceError(f"Draft {str(draft_id)[:8]} not applied: {exc}") from None
         return Applied(draft_id, paths)

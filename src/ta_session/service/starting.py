@@ -151,9 +151,38 @@ def start_session(
         session_id=session.session_id,
         goal_id=goal.goal_id,
         channel_id=channel_id,
-        details={"agent_id": agent_id, "command": command, "source": str(Path(root))},
+        details={
+            "agent_id": agent_id,
+            "command": command,
+            "source": str(Path(root)),
+            "sandbox": confinement,
+        },
     )
+    for note in _start_notes(confinement, manifest.outside_links):
+        project.log_message(session.session_id, "ta-system", note, channel_id=channel_id)
     return session
+
+
+def _start_notes(confinement: dict[str, Any], outside_links: list[Any]) -> list[str]:
+    """What the session log says at the start about the agent's confinement."""
+    from ta_session.model.display import visible
+
+    if confinement.get("enabled"):
+        writable = ", ".join(confinement.get("writable") or []) or "nothing else"
+        notes = [
+            "Sandbox: bubblewrap — the workspace is writable, the rest of the file system "
+            f"read-only, .ta/ hidden, /tmp private, network on; also writable: {writable}"
+        ]
+    else:
+        notes = [f"Sandbox: off — {confinement.get('reason', 'not confined')}"]
+    if outside_links:
+        links = ", ".join(
+            f"{visible(link.path)} → {visible(link.resolved)}" for link in outside_links
+        )
+        guard = ("the sandbox keeps them read-only" if confinement.get("enabled")
+                 else "writes through them are reported in the draft")  # fmt: skip
+        notes.append(f"Links leading outside the project (kept as links; {guard}): {links}")
+    return notes
 
 
 def launch(project: Project, session: InteractiveSession, *, cols: int = 80, rows: int = 24) -> int:
