@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import selectors
+import signal
 import time
 from collections.abc import Callable
 
@@ -18,6 +19,7 @@ from ta_session.host.agent_process import AgentProcess
 from ta_session.model import OutputStream
 
 DRAIN_SECONDS = 0.5  # after the agent exits, how long what is left in its pipes/pty is read
+GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL when stopping the agent
 
 
 class AgentIO:
@@ -31,6 +33,7 @@ class AgentIO:
         self.agent = agent
         self.on_output = on_output
         self._watched: int | None = None  # the input descriptor watched for writability
+        self.kill_at: float | None = None  # when the agent's group gets SIGKILL
         for fd in agent.outputs:
             sel.register(fd, selectors.EVENT_READ, self._on_event)
 
@@ -78,6 +81,24 @@ class AgentIO:
             else:
                 self.sel.register(fd, selectors.EVENT_WRITE, self._on_event)
             self._watched = fd
+
+    def resize(self, cols: int, rows: int, *, nudge: bool = False) -> None:
+        """A new window size; with ``nudge``, a brief change even if the size is the same, so
+        that full-screen programs repaint for a terminal that just attached."""
+        if nudge and cols > 1:
+            self.agent.resize(cols - 1, rows)
+        self.agent.resize(cols, rows)
+
+    def stop(self) -> None:
+        """Ask the agent's group to end: SIGHUP, SIGTERM, and SIGKILL after a grace period."""
+        for sig in (signal.SIGCONT, signal.SIGHUP, signal.SIGTERM):  # stopped: cannot act on TERM
+            self.agent.signal_group(sig)
+        self.kill_at = time.monotonic() + GRACE_SECONDS
+
+    def tick(self) -> None:
+        if self.kill_at is not None and time.monotonic() >= self.kill_at:
+            self.agent.signal_group(signal.SIGKILL)
+            self.kill_at = None
 
     def exit_code(self) -> int | None:
         """None while the agent runs; once it has exited, its code, after relaying the output

@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ta_session.host.activity import ActivityChange, ActivityMonitor
+from ta_session.host.activity import ActivityMonitor
 from ta_session.host.agent_io import AgentIO
 from ta_session.host.agent_process import AgentProcess, InputFull, LaunchError
 from ta_session.host.controller import ACTIVE, Controller
@@ -54,7 +54,6 @@ from ta_session.store.hosts import process_start_time
 
 __all__ = ["REPLAY_BYTES", "LaunchPlan", "SessionHost"]  # REPLAY_BYTES: for older importers
 
-GRACE_SECONDS = 3.0  # between SIGTERM and SIGKILL when stopping the agent
 TICK = 0.25
 NOTICE_INTERVAL = 1.0  # a client is told at most this often that its keystrokes were refused
 
@@ -80,32 +79,18 @@ class SessionHost:
         self._ready = ready
         self.lock = lock
         self.log = HostLog()
-        self.records = Records(
-            project, self.session_id, session.goal_id, log=self.log, report=self._warn
-        )
-        self.controller = Controller(
-            project,
-            self.records,
-            plan,
-            self,
-            state=session.state,
-            session_id=self.session_id,
-            goal_id=session.goal_id,
-        )
-        self.monitor = ActivityMonitor(
-            idle_after=plan.idle_after,
-            idle_timeout=plan.idle_timeout,
-            prompt_patterns=plan.prompt_patterns,
-        )
+        ids = {"session_id": self.session_id, "goal_id": session.goal_id}
+        self.records = Records(project, **ids, log=self.log, report=self._warn)
+        self.controller = Controller(project, self.records, plan, self, state=session.state, **ids)
+        self.monitor = ActivityMonitor(idle_after=plan.idle_after, idle_timeout=plan.idle_timeout,
+                                       prompt_patterns=plan.prompt_patterns)  # fmt: skip
         self.sel = selectors.DefaultSelector()
         self.hub = Hub(self.sel, self)
         self.lines = LineQueue()
-        self.agent: AgentProcess | None = None
-        self.io: AgentIO | None = None
+        self.io: AgentIO | None = None  # once the agent runs
         self.recorder: CastWriter | None = None
         self.relay: OutputRelay | None = None
         self.exit_code: int | None = None
-        self.kill_at: float | None = None
         self._next_tick = 0.0
         self._signal_r, self._signal_w = os.pipe()
 
@@ -135,30 +120,24 @@ class SessionHost:
             env={"TERM": self.plan.env.get("TERM", ""), "SHELL": os.environ.get("SHELL", "")},
             report=self._warn,
         )
-        self.relay = OutputRelay(
-            self.hub, self.recorder, live=self.plan.mode is not CaptureMode.LOG
-        )
+        live = self.plan.mode is not CaptureMode.LOG  # log: output goes to the recording only
+        self.relay = OutputRelay(self.hub, self.recorder, live=live)
         self.hub.listen(self.project.hosts.socket_path(self.session_id))
         self.records.register(
             os.getpid(), activity=HostActivity.RUNNING.value, state=self.controller.state.value
         )
         try:
-            self.agent = AgentProcess.launch(
-                self.plan.argv,
-                mode=self.plan.mode,
-                cwd=self.plan.cwd,
-                env=self.plan.env,
-                cols=self.cols,
-                rows=self.rows,
-            )
+            plan = self.plan
+            agent = AgentProcess.launch(plan.argv, mode=plan.mode, cwd=plan.cwd, env=plan.env,
+                                        cols=self.cols, rows=self.rows)  # fmt: skip
         except LaunchError as exc:
             hint = f" {self.plan.missing_hint}" if self.plan.missing_hint else ""
             text = f"Agent launch failed: {exc}.{hint}"
             self.controller.launch_failed(text)
             self._signal_ready(f"error {text}")
             return 1
-        self.io = AgentIO(self.sel, self.agent, self._output)
-        self.controller.launched(self.plan.argv, self.agent.pid, process_start_time(self.agent.pid))
+        self.io = AgentIO(self.sel, agent, self._output)
+        self.controller.launched(plan.argv, agent.pid, process_start_time(agent.pid))
         self._signal_ready("ready")
         return 0
 
@@ -203,15 +182,13 @@ class SessionHost:
                 self.log.write("error while ending the session:\n" + traceback.format_exc())
 
         step(lambda: self._log_lines(due_only=False))
-        if self.agent is not None:
-            agent = self.agent
+        if self.io is not None:
+            agent = self.io.agent
             code = self.exit_code if self.exit_code is not None else agent.poll()
             step(agent.close)
             step(lambda: self.controller.finish(code))
-        state = self.controller.state.value
-        reason = state + (
-            f" (agent exited with code {self.exit_code})" if self.exit_code is not None else ""
-        )
+        state, code = self.controller.state.value, self.exit_code
+        reason = state + (f" (agent exited with code {code})" if code is not None else "")
         bye = {"type": "bye", "state": state, "reason": reason, "exit_code": self.exit_code}
         step(lambda: self.hub.broadcast(control_frame(bye)))
         step(lambda: self.hub.flush(time.monotonic() + 2.0))
@@ -236,18 +213,13 @@ class SessionHost:
             self.records.host(activity=change.activity.value)
 
     def _resize(self, cols: int, rows: int, nudge: bool = False) -> None:
-        if self.agent is None:
+        same = (cols, rows) == (self.cols, self.rows)
+        if self.io is None or (same and not nudge):
             return
-        if (cols, rows) == (self.cols, self.rows):
-            if nudge and cols > 1:
-                # Same size: a brief change makes full-screen programs repaint for the newcomer.
-                self.agent.resize(cols - 1, rows)
-                self.agent.resize(cols, rows)
-            return
-        self.cols, self.rows = cols, rows
-        self.agent.resize(cols, rows)
-        if self.recorder is not None:
+        if not same and self.recorder is not None:
             self.recorder.resize(cols, rows)
+        self.cols, self.rows = cols, rows
+        self.io.resize(cols, rows, nudge=same)  # the same size: nudge full-screen programs
 
     # -- AgentControl (for the controller) --------------------------------------------------
 
@@ -265,15 +237,14 @@ class SessionHost:
         self.io.send(data)
 
     def signal_agent(self, sig: int) -> None:
-        if self.agent is not None:
-            self.agent.signal_group(sig)
+        if self.io is not None:
+            self.io.agent.signal_group(sig)
         if sig == signal.SIGCONT:
             self.monitor.restart()  # a stopped agent could not print: silence starts now
 
     def stop_agent(self) -> None:
-        for sig in (signal.SIGCONT, signal.SIGHUP, signal.SIGTERM):  # stopped: cannot act on TERM
-            self.signal_agent(sig)
-        self.kill_at = time.monotonic() + GRACE_SECONDS
+        if self.io is not None:
+            self.io.stop()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -283,7 +254,7 @@ class SessionHost:
             "state": self.controller.state.value,
             "activity": self.monitor.activity.value,
             "pid": os.getpid(),
-            "agent_pid": self.agent.pid if self.agent else None,
+            "agent_pid": self.io.agent.pid if self.io else None,
             "allow_human_input": self.plan.allow_human_input,
             "clients": self.hub.channels(),
         }
@@ -343,9 +314,8 @@ class SessionHost:
             now = time.monotonic()
             if now - client.last_notice >= NOTICE_INTERVAL:
                 client.last_notice = now
-                self.hub.queue(
-                    client, control_frame(StatusUpdate(f"Input not sent: {exc}").to_dict())
-                )
+                notice = StatusUpdate(f"Input not sent: {exc}")
+                self.hub.queue(client, control_frame(notice.to_dict()))
             return
         for line in client.lines.feed(data):
             self.lines.add(client.channel_id, line)
@@ -358,9 +328,8 @@ class SessionHost:
 
     def _tick(self) -> None:
         now = time.monotonic()
-        if self.kill_at is not None and now >= self.kill_at and self.agent is not None:
-            self.agent.signal_group(signal.SIGKILL)
-            self.kill_at = None
+        if self.io is not None:
+            self.io.tick()
         if now < self._next_tick:
             return
         self._next_tick = now + TICK
@@ -372,12 +341,9 @@ class SessionHost:
             assert self.plan.idle_timeout is not None
             self.controller.idle_timeout(self.plan.idle_timeout)
             return
-        change = self.monitor.check()
+        change = self.monitor.check()  # idle, or waiting for the human
         if change is not None:
-            self._activity(change)
-
-    def _activity(self, change: ActivityChange) -> None:
-        self.records.host(activity=change.activity.value)
-        self.hub.broadcast(control_frame({"type": "activity", "activity": change.activity}))
-        if change.prompt is not None:
-            self.controller.question(change.prompt)
+            self.records.host(activity=change.activity.value)
+            self.hub.broadcast(control_frame({"type": "activity", "activity": change.activity}))
+            if change.prompt is not None:
+                self.controller.question(change.prompt)
