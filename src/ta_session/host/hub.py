@@ -232,7 +232,7 @@ class Hub:
         with contextlib.suppress(OSError):
             sock.setblocking(False)
             sock.send(encode_json({"type": "error", "message": message}))
-        sock.close()
+        _close(sock)
 
     def tick(self) -> None:
         """Resume accepting after a pause; drop connections that never said hello."""
@@ -392,7 +392,7 @@ class Hub:
                 self.sel.unregister(client.sock)
             if client.role is not None:
                 self.handler.client_gone(client)
-        client.sock.close()
+        _close(client.sock)
 
     def flush(self, deadline: float) -> None:
         """Send what is queued, for at most until ``deadline`` (monotonic)."""
@@ -424,3 +424,14 @@ class Hub:
                 self.sel.unregister(self.listener)
             self.listener.close()
             self.listener = None
+
+
+def _close(sock: socket.socket) -> None:
+    """Close a connection. What the peer sent and we did not read is read first: closing over
+    unread data resets the connection, and the peer could lose the error we just sent it."""
+    with contextlib.suppress(OSError):
+        sock.setblocking(False)
+        for _ in range(16):
+            if not sock.recv(READ_CHUNK):
+                break
+    sock.close()

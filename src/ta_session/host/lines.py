@@ -19,6 +19,7 @@ from ta_session.model import Timestamp
 
 ESC, CSI_INTRO, SS3_INTRO = 0x1B, 0x5B, 0x4F
 CR, LF, DEL, BS, CTRL_U, TAB = 0x0D, 0x0A, 0x7F, 0x08, 0x15, 0x09
+MAX_LINE = 64 << 10  # bytes kept of one line: input without Enter must not grow without limit
 # A line typed in a terminal is logged this long after Enter, so that the agent's echo of it
 # reaches the terminals first: typing stays as quick as in a bare terminal.
 LINE_LOG_DELAY = 0.02
@@ -61,7 +62,7 @@ class LineAssembler:
                     line.pop()
             elif byte == CTRL_U:
                 line.clear()
-            elif byte >= 0x20 or byte == TAB:
+            elif (byte >= 0x20 or byte == TAB) and len(line) < MAX_LINE:
                 line.append(byte)
         return lines
 
