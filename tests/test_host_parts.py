@@ -14,7 +14,8 @@ from uuid import uuid4
 import pytest
 
 from ta_session.host.activity import ActivityMonitor
-from ta_session.host.hub import Client, FrameQueue, Hub, OutputMode
+from ta_session.host.frames import FrameQueue
+from ta_session.host.hub import Client, Hub, OutputMode
 from ta_session.host.lines import MAX_LINE, LineAssembler, LineQueue
 from ta_session.host.recording import CastWriter, cut_torn_tail
 from ta_session.host.runfiles import HostLock, HostRunning

@@ -150,6 +150,8 @@ class AgentProcess:
         ``MAX_PENDING_INPUT``: an agent that does not read must not make the host hold input
         without limit.
         """
+        if self.input_fd is None:
+            return  # the agent closed its input (or has none): what is typed goes nowhere
         if self.pending:
             if len(self.pending) + len(data) > MAX_PENDING_INPUT:
                 raise InputFull(

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from ta_session.host.agent_process import InputFull
+from ta_session.host.lines import LineQueue
 from ta_session.host.plan import LaunchPlan
 from ta_session.host.records import Records
 from ta_session.host.wire import ProtocolError, invalid_text
@@ -101,6 +102,7 @@ class Controller:
         self.state = state
         self.stopping: StopReason | None = None
         self.build_on_exit = True
+        self.lines = LineQueue()  # typed lines waiting to be logged
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -161,6 +163,7 @@ class Controller:
         if self.state is not ACTIVE:
             raise SessionChannelError(f"the session is {self.state.value}; resume it first")
         self.host.send_to_agent(text.encode("utf-8") + self.plan.submit_key)
+        self.log_lines(due_only=False)
         self.records.message("human", text, channel_id=channel_id)
         self.host.marker(f"input: {text[:60]}")
         details: dict[str, Any] = {"text": text}
@@ -170,10 +173,19 @@ class Controller:
         self.host.emit(StatusUpdate(f"{label} from {channel_id}: {text}"))
         return "sent"
 
-    def typed_line(self, text: str, channel_id: str, timestamp: Any) -> None:
-        """A line submitted with Enter in an attached terminal (already sent to the agent)."""
-        self.records.message("human", text, channel_id=channel_id, timestamp=timestamp)
-        self.host.marker(f"input: {text[:60]}")
+    def typed(self, channel_id: str, lines: list[str]) -> None:
+        """Lines submitted with Enter in an attached terminal (already sent to the agent): logged
+        a moment later, so that the agent's echo reaches the terminals first."""
+        for line in lines:
+            self.lines.add(channel_id, line)
+
+    def log_lines(self, *, due_only: bool = True) -> None:
+        """Log the typed lines whose moment has come (all of them: before any other message, so
+        that the log keeps the order in which things happened)."""
+        for line in self.lines.take(due_only=due_only):
+            self.records.message("human", line.text, channel_id=line.channel_id,
+                                 timestamp=line.timestamp)  # fmt: skip
+            self.host.marker(f"input: {line.text[:60]}")
 
     def goal_complete(self, channel_id: str) -> str:
         """The agent says it is done; with ``auto_exit_on: goal_complete`` the session closes."""
@@ -297,7 +309,8 @@ class Controller:
     def launch_failed(self, text: str) -> None:
         self.log(text, HOST, audit="launch_failed")
         if self.state in (ACTIVE, PAUSED):
-            self._set_state(ABORTED, HOST, force=True)
+            with contextlib.suppress(SessionChannelError):
+                self._set_state(ABORTED, HOST, force=True)
         self.records.goal_state(GoalState.ABORTED)
 
     def finish(self, exit_code: int | None) -> None:
@@ -309,7 +322,8 @@ class Controller:
         self.host.emit(GoalComplete(self.goal_id))
         final = ABORTED if self.state is ABORTED else COMPLETED
         if self.state is not final or self.unrecorded:
-            self._set_state(final, HOST, force=True)
+            with contextlib.suppress(SessionChannelError):  # the goal's state follows anyway
+                self._set_state(final, HOST, force=True)
         self.records.goal_state(GoalState.ABORTED if final is ABORTED else GoalState.COMPLETED)
 
     # -- records ----------------------------------------------------------------------------
@@ -329,6 +343,7 @@ class Controller:
         if note is None:
             by = f" by {channel_id}" if channel_id != HOST else ""
             note = f"Session {target.value}{by}"
+        self.log_lines(due_only=False)
         change = self.records.change_state(target, channel_id=channel_id, note=note)
         if change is None:
             if self._stored_state() is not target:
@@ -357,6 +372,7 @@ class Controller:
 
     def log(self, content: str, channel_id: str, *, audit: str | None = None) -> None:
         """A ``ta-system`` message (and an audit event named ``audit``)."""
+        self.log_lines(due_only=False)
         self.records.message("ta-system", content, channel_id=channel_id)
         if audit is not None:
             self.records.audit(audit, channel_id, {"text": content})

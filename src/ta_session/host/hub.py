@@ -6,11 +6,12 @@ and keeps one queue of **whole frames** per client, written as fast as that clie
 takes them. What happens in a session is the server's business: the hub hands it valid frames
 from clients that said hello, and sends what it is given.
 
-Flow control (SPEC §4.1, §13): a client whose queue passes ``CLIENT_BUFFER_LIMIT`` bytes is
-resynchronised. Only whole, unsent *output* frames are dropped (OUTPUT frames, or ``agent_output``
-events for a client that takes events); control frames (replies, events, ``bye``) are kept in
-order, and the frame the client is partway through is finished, so the client always reads a
-valid stream. The server then supplies a notice and recent output as new frames. A client whose
+Flow control (SPEC §4.1, §13): a client whose queue passes ``CLIENT_BUFFER_LIMIT`` bytes falls
+behind. Only whole, unsent *output* frames are dropped (OUTPUT frames, or ``agent_output`` events
+for a client that takes events); control frames (replies, events, ``bye``) keep their place, and
+the frame the client is partway through is finished, so the client always reads a valid stream.
+No more output is queued for it (a stalled client costs the agent nothing) until it has read what
+is left; then the server supplies a notice and the recent output as new frames. A client whose
 control frames alone pass four times the limit is dropped: it reads nothing.
 """
 
@@ -23,13 +24,13 @@ import selectors
 import socket
 import time
 import traceback
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from ta_session.host.frames import FrameQueue
 from ta_session.host.lines import LineAssembler
 from ta_session.host.wire import (
     PROTOCOL_VERSION,
@@ -50,7 +51,6 @@ CLIENT_BUFFER_LIMIT = 8 << 20  # bytes queued for one client before it is resync
 ACCEPT_PAUSE = 0.5  # seconds without accepting after running out of descriptors
 MAX_CHANNEL_ID = 200  # characters
 READ_CHUNK = 1 << 16
-SEND_BUFFERS = 64  # frames handed to one sendmsg
 # accept() failures that say "no resources now", not "this connection is bad".
 _ACCEPT_EXHAUSTED = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
@@ -61,65 +61,6 @@ class OutputMode(StrEnum):
     RAW = "raw"  # OUTPUT frames: terminal bytes
     EVENTS = "events"  # agent_output events (CONTROL frames): for clients that are not terminals
     NONE = "none"
-
-
-class FrameQueue:
-    """Whole frames waiting for one client; the first may be partly sent already."""
-
-    def __init__(self) -> None:
-        self._frames: deque[tuple[bytes, bool]] = deque()  # (frame, droppable output?)
-        self._head_sent = 0  # bytes of the first frame already sent
-        self.size = 0  # bytes not yet sent
-        self.dropped = 0  # bytes of output dropped by resynchronisations so far
-
-    def __bool__(self) -> bool:
-        return self.size > 0
-
-    def __len__(self) -> int:
-        return len(self._frames)
-
-    def push(self, frame: bytes, *, droppable: bool = False) -> None:
-        if frame:
-            self._frames.append((frame, droppable))
-            self.size += len(frame)
-
-    def buffers(self, limit: int = SEND_BUFFERS) -> list[bytes | memoryview]:
-        """The unsent bytes, oldest first, as up to ``limit`` buffers for ``sendmsg``."""
-        out: list[bytes | memoryview] = []
-        for frame, _ in self._frames:
-            out.append(
-                memoryview(frame)[self._head_sent :] if not out and self._head_sent else frame
-            )
-            if len(out) >= limit:
-                break
-        return out
-
-    def consume(self, sent: int) -> None:
-        """``sent`` bytes left for the client."""
-        self.size -= sent
-        while sent:
-            frame, _ = self._frames[0]
-            left = len(frame) - self._head_sent
-            if sent < left:
-                self._head_sent += sent
-                return
-            sent -= left
-            self._frames.popleft()
-            self._head_sent = 0
-
-    def drop_output(self) -> int:
-        """Drop every whole unsent output frame, keep the rest in order; the bytes dropped."""
-        kept: deque[tuple[bytes, bool]] = deque()
-        dropped = 0
-        for i, (frame, droppable) in enumerate(self._frames):
-            if droppable and not (i == 0 and self._head_sent):
-                dropped += len(frame)
-            else:
-                kept.append((frame, droppable))
-        self._frames = kept
-        self.size -= dropped
-        self.dropped += dropped
-        return dropped
 
 
 @dataclass(eq=False)
@@ -135,6 +76,7 @@ class Client:
     lines: LineAssembler = field(default_factory=LineAssembler)
     closing: bool = False  # sends what is queued, then is closed
     writing: bool = False  # registered for writability
+    behind: bool = False  # fell behind: its output is skipped until it has read its queue
     resyncs: int = 0
     last_notice: float = float("-inf")  # when it was last told its input was refused
 
@@ -253,7 +195,7 @@ class Hub:
         if client is None:
             return
         if mask & selectors.EVENT_WRITE:
-            self.send(client)
+            self.send(client, writable=True)
         if not mask & selectors.EVENT_READ or not self._connected(client):
             return
         try:
@@ -324,23 +266,41 @@ class Hub:
         """Queue one whole frame for ``client``; ``droppable`` marks agent output."""
         if client.closing or not self._connected(client):
             return
+        if droppable and client.behind:
+            return  # it gets the recent output when it reads again: queueing this costs nothing
         idle = not client.queue
         client.queue.push(frame, droppable=droppable)
         if client.queue.size > self.buffer_limit:
-            self._resync(client)
+            self._fall_behind(client)
             if not self._connected(client):
                 return
         if idle:
             self.send(client)  # otherwise the selector says when the socket takes more
 
-    def _resync(self, client: Client) -> None:
-        client.queue.drop_output()
-        client.resyncs += 1
-        for frame in self.handler.resync_frames(client):
-            client.queue.push(frame, droppable=True)
-        if client.queue.size > 4 * self.buffer_limit:
+    def _fall_behind(self, client: Client) -> None:
+        """Too much waits for ``client``: drop its unsent output and take no more until it has
+        read what is left; then ``_catch_up`` brings it back to the present."""
+        if not client.behind:
+            client.queue.drop_output()
+            client.behind = True
+            client.resyncs += 1
+            self.send(client)  # watch for writability: it means the client reads again
+        if self._connected(client) and client.queue.size > 4 * self.buffer_limit:
             self.handler.note(f"dropping {client.channel_id}: it reads none of its replies")
             self.drop(client)
+
+    def catch_up_all(self) -> None:
+        """The session ends: every client that fell behind gets the recent output now, so that
+        what it reads before the ``bye`` ends with the end of the agent's output."""
+        for client in list(self.clients.values()):
+            if client.behind:
+                self._catch_up(client)
+
+    def _catch_up(self, client: Client) -> None:
+        """A client that fell behind has read everything queued: a notice, recent output."""
+        client.behind = False
+        for frame in self.handler.resync_frames(client):
+            client.queue.push(frame, droppable=True)
 
     def broadcast(
         self, frame: bytes, *, output: OutputMode | None = None, droppable: bool = False
@@ -359,7 +319,10 @@ class Hub:
         client.closing = True
         self.send(client)
 
-    def send(self, client: Client) -> None:
+    def send(self, client: Client, *, writable: bool = False) -> None:
+        """Send what the socket takes now (``writable``: the selector says it takes some)."""
+        if client.behind and not client.queue and writable:
+            self._catch_up(client)
         if client.queue:
             try:
                 sent = client.sock.sendmsg(client.queue.buffers())
@@ -369,12 +332,14 @@ class Hub:
                 self.drop(client)
                 return
             client.queue.consume(sent)
+            if client.behind and sent and not client.queue:
+                self._catch_up(client)  # it reads again
         if not self._connected(client):
             return
         if client.closing and not client.queue:
             self.drop(client)
             return
-        writing = bool(client.queue)
+        writing = bool(client.queue) or client.behind
         if writing != client.writing:
             client.writing = writing
             events = selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0)

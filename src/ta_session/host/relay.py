@@ -3,8 +3,9 @@ the form it asked for (OUTPUT frames, or ``agent_output`` events), and the recen
 redraw a terminal that attaches or falls behind.
 
 Output frames are queued as *droppable*: the hub may drop them, whole, for a client that falls
-too far behind, which then gets ``resync_frames`` instead: a notice and, for a terminal, the
-recent output; a client taking events never gets raw bytes.
+too far behind, which then gets ``resync_frames`` when it reads again: a notice and the recent
+output (raw bytes for a terminal; an ``agent_output`` event for a client taking events, which
+never gets raw bytes).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ta_session.model import AgentOutput, OutputStream, StatusUpdate
 CLEAR_SCREEN = b"\x1b[H\x1b[2J"
 FELL_BEHIND = b"\r\n[ta: output skipped, this terminal fell behind]\r\n"
 SKIPPED = "output skipped: this client fell behind"
+_CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 continuation bytes: the middle of a character
 
 
 class OutputRelay:
@@ -67,5 +69,11 @@ class OutputRelay:
         if client.output is OutputMode.RAW:
             return [encode_output(FELL_BEHIND + bytes(self.recent[-REPLAY_BYTES:]))]
         if client.output is OutputMode.EVENTS:
-            return [control_frame(StatusUpdate(SKIPPED).to_dict())]
+            frames = [control_frame(StatusUpdate(SKIPPED).to_dict())]
+            recent = bytes(self.recent[-REPLAY_BYTES:]).lstrip(_CONTINUATION)  # whole characters
+            # Incomplete at the end: held back (as the live decoders hold it), never mangled.
+            text = codecs.getincrementaldecoder("utf-8")("replace").decode(recent)
+            if text:  # the recent output of every stream, as one std_out event
+                frames.append(encode_json(AgentOutput(OutputStream.STD_OUT, text).to_dict()))
+            return frames
         return []

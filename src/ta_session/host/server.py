@@ -25,7 +25,6 @@ from ta_session.host.agent_io import AgentIO
 from ta_session.host.agent_process import AgentProcess, InputFull, LaunchError
 from ta_session.host.controller import ACTIVE, Controller
 from ta_session.host.hub import Client, Hub
-from ta_session.host.lines import LineQueue
 from ta_session.host.plan import LaunchPlan
 from ta_session.host.recording import CastWriter
 from ta_session.host.records import HostLog, Records
@@ -86,7 +85,6 @@ class SessionHost:
                                        prompt_patterns=plan.prompt_patterns)  # fmt: skip
         self.sel = selectors.DefaultSelector()
         self.hub = Hub(self.sel, self)
-        self.lines = LineQueue()
         self.io: AgentIO | None = None  # once the agent runs
         self.recorder: CastWriter | None = None
         self.relay: OutputRelay | None = None
@@ -97,17 +95,19 @@ class SessionHost:
     # -- lifecycle --------------------------------------------------------------------------
 
     def run(self) -> int:
-        code = 1
         try:
-            code = self._start()
-            if code == 0:
-                self._loop()
-        except Exception:
+            if self._start() != 0:
+                return 1
+            self._loop()
+            return 0
+        except Exception as exc:
             self.log.write("session host failure:\n" + traceback.format_exc())
-            self._signal_ready("error the session host failed; see its log in .ta/run/")
+            if self.io is None:  # nothing ran: the session ends as a failed launch does
+                self.controller.launch_failed(f"The session host failed: {exc}")
+            self._signal_ready(f"error the session host failed: {exc} (see .ta/run/)")
+            return 1
         finally:
             self._shutdown()
-        return code
 
     def _start(self) -> int:
         self._install_signals()
@@ -163,9 +163,9 @@ class SessionHost:
 
     def _loop(self) -> None:
         while True:
-            for key, mask in self.sel.select(self.lines.wait(TICK)):
+            for key, mask in self.sel.select(self.controller.lines.wait(TICK)):
                 key.data(key, mask)
-            self._log_lines(due_only=True)
+            self.controller.log_lines()
             if self.io is not None and self.exit_code is None:
                 self.exit_code = self.io.exit_code()
             if self.exit_code is not None:
@@ -181,7 +181,7 @@ class SessionHost:
             except Exception:
                 self.log.write("error while ending the session:\n" + traceback.format_exc())
 
-        step(lambda: self._log_lines(due_only=False))
+        step(lambda: self.controller.log_lines(due_only=False))
         if self.io is not None:
             agent = self.io.agent
             code = self.exit_code if self.exit_code is not None else agent.poll()
@@ -190,6 +190,7 @@ class SessionHost:
         state, code = self.controller.state.value, self.exit_code
         reason = state + (f" (agent exited with code {code})" if code is not None else "")
         bye = {"type": "bye", "state": state, "reason": reason, "exit_code": self.exit_code}
+        step(self.hub.catch_up_all)
         step(lambda: self.hub.broadcast(control_frame(bye)))
         step(lambda: self.hub.flush(time.monotonic() + 2.0))
         step(self.hub.close)
@@ -317,12 +318,7 @@ class SessionHost:
                 notice = StatusUpdate(f"Input not sent: {exc}")
                 self.hub.queue(client, control_frame(notice.to_dict()))
             return
-        for line in client.lines.feed(data):
-            self.lines.add(client.channel_id, line)
-
-    def _log_lines(self, *, due_only: bool) -> None:
-        for line in self.lines.take(due_only=due_only):
-            self.controller.typed_line(line.text, line.channel_id, line.timestamp)
+        self.controller.typed(client.channel_id, client.lines.feed(data))
 
     # -- timers -----------------------------------------------------------------------------
 
