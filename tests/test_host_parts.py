@@ -398,3 +398,36 @@ def test_the_host_lock_is_exclusive_and_its_file_goes_with_it(tmp_path: Path) ->
     lock.release()
     assert not lock.path.exists()
     HostLock.acquire(project, sid).release()  # free again
+
+
+# -- the shape of the host package -------------------------------------------------------------
+
+HOST_DIR = Path(__file__).resolve().parents[1] / "src" / "ta_session" / "host"
+
+
+def test_the_server_is_a_small_loop_and_every_part_stays_small() -> None:
+    sizes = {p.name: len(p.read_text().splitlines()) for p in HOST_DIR.glob("*.py")}
+    assert sizes["server.py"] < 350, sizes
+    assert all(n <= 410 for n in sizes.values()), sizes
+
+
+def test_the_host_imports_neither_the_cli_nor_channels() -> None:
+    for path in HOST_DIR.glob("*.py"):
+        imports = re.findall(r"^\s*(?:from|import) (ta_session\.\w+)", path.read_text(), re.M)
+        assert not {"ta_session.cli", "ta_session.channels"} & set(imports), (path.name, imports)
+
+
+def test_clients_load_the_plan_and_the_wire_without_the_server() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ta_session.host.launch import HostStartError, LaunchPlan, build_plan, start_host\n"
+        "from ta_session.host.wire import PROTOCOL_VERSION, REPLAY_BYTES\n"
+        "import ta_session.channels.terminal\n"
+        "loaded = [m for m in sys.modules if m.startswith('ta_session.host.')]\n"
+        "assert 'ta_session.host.server' not in loaded, loaded\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
