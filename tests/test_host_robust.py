@@ -68,8 +68,9 @@ def raw_connection(path: Path, *frames: bytes) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(TIMEOUT * SCALE)
     sock.connect(str(path))
-    for frame in frames:
-        sock.sendall(frame)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # refused at once: read why
+        for frame in frames:
+            sock.sendall(frame)
     return sock
 
 

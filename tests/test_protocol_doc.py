@@ -91,13 +91,18 @@ def test_a_host_answers_every_documented_request(live: Live) -> None:
     sid = live.start(*agent("echo.py"))
     live.wait_output(sid, "ECHO-AGENT pid=")
     client = live.connect(sid)
-    for tag, request in EXAMPLES.items():
-        client.send_raw(encode_json(request))
-        reply = client.next_control(10)
-        while reply.get("type") != "reply":
+    # The last two (abort, then close) go out together: once the agent is killed the host ends,
+    # and a request sent after that would find no host to answer it.
+    tags = list(EXAMPLES)
+    batches = [[tag] for tag in tags[:-2]] + [tags[-2:]]
+    for batch in batches:
+        client.send_raw(b"".join(encode_json(EXAMPLES[tag]) for tag in batch))
+        for tag in batch:
             reply = client.next_control(10)
-        if not reply["ok"]:
-            error = str(reply["error"])
-            assert not re.search(r"unknown|not supported|lacks the field", error), (tag, error)
-            assert tag in ("approve", "reject", "discuss", "close"), (tag, reply)
+            while reply.get("type") != "reply":
+                reply = client.next_control(10)
+            if not reply["ok"]:
+                error = str(reply["error"])
+                assert not re.search(r"unknown|not supported|lacks the field", error), (tag, error)
+                assert tag in ("approve", "reject", "discuss", "close"), (tag, reply)
     live.wait_state(sid, "aborted")
