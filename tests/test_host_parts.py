@@ -18,7 +18,7 @@ from ta_session.host.frames import FrameQueue
 from ta_session.host.hub import Client, Hub, OutputMode
 from ta_session.host.lines import MAX_LINE, LineAssembler, LineQueue
 from ta_session.host.recording import CastWriter, cut_torn_tail
-from ta_session.host.runfiles import HostLock, HostRunning
+from ta_session.host.runfiles import HostLock, HostRunning, host_is_running
 from ta_session.host.wire import (
     Frame,
     FrameKind,
@@ -391,12 +391,14 @@ def test_the_host_lock_is_exclusive_and_its_file_goes_with_it(tmp_path: Path) ->
     (tmp_path / ".ta").mkdir()
     project = Project(tmp_path)
     sid = uuid4()
+    assert not host_is_running(project, sid)
     lock = HostLock.acquire(project, sid)
+    assert host_is_running(project, sid)
     with pytest.raises(HostRunning, match=f"session {sid} already has a running host"):
         HostLock.acquire(project, sid)
     assert lock.path.exists()
     lock.release()
-    assert not lock.path.exists()
+    assert not lock.path.exists() and not host_is_running(project, sid)
     HostLock.acquire(project, sid).release()  # free again
 
 

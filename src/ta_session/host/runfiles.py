@@ -64,6 +64,23 @@ class HostLock:
         self._fd = -1
 
 
+def host_is_running(project: Project, session_id: UUID) -> bool:
+    """True while a host holds the session's lock. For a command about to treat the session as
+    lost (end its agent, remove its run files, start a host): a host that is starting or running
+    holds the lock even before its record and socket exist; a dead host's lock is free."""
+    try:
+        fd = os.open(project.layout.run_dir / f"{session_id}.lock", os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also lets go of the shared lock, if we got it
+    return False
+
+
 def remove_run_files(project: Project, session_id: UUID, lock: HostLock | None) -> None:
     """The host is done: its record, socket and lock go, so nothing shows it as alive."""
     with contextlib.suppress(OSError):
