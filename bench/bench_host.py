@@ -16,16 +16,22 @@
    for the session to go idle.
 5. ``ta run --detach -- <agent>`` (the real CLI as a subprocess) to the agent's first output,
    next to the same agent started directly, and with Python's bytecode cache on.
+6. A reader that stalls and reads again: during each relay, a second attached client (its own
+   process) is stopped with SIGSTOP for 2 s and then continued; it must always decode a valid
+   stream and get its ``bye`` (SPEC §13: 0 corrupt in 20 tries). Throughput of the reading client
+   next to it is reported too.
 
     .venv/bin/python bench/bench_host.py            # full run (about two minutes)
     .venv/bin/python bench/bench_host.py --quick    # smaller sizes, for a smoke test
     .venv/bin/python bench/bench_host.py --only keys --keys 5000
+    .venv/bin/python bench/bench_host.py --only resync      # 20 relays with a stalling reader
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import pty
 import select
@@ -44,7 +50,7 @@ from typing import Any
 import common
 from common import Check, log, median, percentile
 from ta_session.channels.client import HostClient, HostUnavailable
-from ta_session.cli.run_cmd import start_session
+from ta_session.service.starting import start_session
 from ta_session.host.launch import start_host
 from ta_session.host.wire import FrameKind
 from ta_session.store import Project
@@ -54,6 +60,7 @@ TARGET_RELAY_RATIO = 0.50  # host throughput / bare pty throughput, at least
 TARGET_RSS_BYTES = 60_000_000  # host VmRSS, below
 TARGET_STALLED_RATIO = 0.90  # with a stalled client / without, at least (cost under 10 %)
 TARGET_KEY_P99_NS = 10_000_000  # keystroke round trip p99 through the host, below
+PAUSE = 2.0  # seconds a stalling reader stays stopped
 
 MB = 1_000_000
 LINE = b"The quick brown fox jumps over the lazy dog; 0123456789 ABCDEFG.\n"  # 64 bytes
@@ -99,6 +106,37 @@ os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 print("started", flush=True)
 """
 
+
+# The stalling reader: attaches, prints "connected", then decodes every frame strictly until
+# "bye" and prints one JSON line: bytes of output, resync notices, bye, and any error.
+PAUSING_READER = """
+import json, socket, sys
+from ta_session.host.wire import FrameKind, FrameReader, ProtocolError, encode_json
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect(sys.argv[1])
+sock.sendall(encode_json({"type": "hello", "protocol": 1, "role": "attach",
+                          "channel_id": "bench:stalling", "size": [80, 24]}))
+reader, report = FrameReader(), {"bytes": 0, "notices": 0, "bye": None, "error": None}
+try:
+    while report["bye"] is None:
+        data = sock.recv(1 << 16)
+        if not data:
+            report["error"] = "closed before bye"
+            break
+        for frame in reader.feed(data):
+            if frame.kind is FrameKind.OUTPUT:
+                report["bytes"] += len(frame.payload)
+                report["notices"] += frame.payload.count(b"[ta: output skipped")
+                continue
+            message = frame.json()
+            if message.get("type") == "welcome":
+                print("connected", flush=True)
+            elif message.get("type") == "bye":
+                report["bye"] = message
+except ProtocolError as exc:
+    report["error"] = f"ProtocolError: {exc}"
+print(json.dumps(report), flush=True)
+"""
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -154,8 +192,7 @@ class HostedAgent:
         self.root = root
         project = Project(root)
         session = start_session(
-            project, title=title, objective="", agent_id="generic", command=argv,
-            channel_id="bench",
+            project, title=title, objective="", command=argv, channel_id="bench",
         )  # fmt: skip
         self.session_id = session.session_id
         self.pid = start_host(project, str(session.session_id))
@@ -602,9 +639,93 @@ def bench_start(
     return result, checks
 
 
+# -- 6: a reader that stalls and reads again -------------------------------------------------
+
+
+def relay_with_pause(workdir: Path, total: int) -> tuple[RelayRun, dict[str, Any]]:
+    """One relay to a reading client, while another attached client (its own process) is
+    stopped for ``PAUSE`` seconds and continued; the agent lingers until that one is back."""
+    argv = python_agent(RELAY_AGENT, str(total), str(PAUSE + 1.0))
+    agent = HostedAgent(Path(tempfile.mkdtemp(dir=workdir)) / "project", argv, "relay pause")
+    stalling: subprocess.Popen[str] | None = None
+    reader: HostClient | None = None
+    try:
+        stalling = subprocess.Popen(
+            [sys.executable, "-c", PAUSING_READER, str(agent.socket)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert stalling.stdout is not None
+        if stalling.stdout.readline().strip() != "connected":
+            raise RuntimeError(f"the stalling reader did not connect: {stalling.stderr}")
+        reader = agent.connect("bench:reader")
+        stats = ReadStats()
+        thread = threading.Thread(target=read_until_bye, args=(reader, stats, 600.0), daemon=True)
+        thread.start()
+        time.sleep(SETTLE)
+        start = time.perf_counter_ns()
+        reader.send_input(b"go\r")
+        time.sleep(0.1)  # the relay is under way
+        os.kill(stalling.pid, signal.SIGSTOP)
+        time.sleep(PAUSE)
+        os.kill(stalling.pid, signal.SIGCONT)
+        thread.join()
+        out, err = stalling.communicate(timeout=120)
+        report = json.loads(out.strip().splitlines()[-1]) if out.strip() else {"error": err}
+        if stats.error or stats.bye is None:
+            raise RuntimeError(f"relay through the host failed: {stats.error}")
+    except BaseException:
+        agent.stop()
+        if stalling is not None and stalling.poll() is None:
+            os.kill(stalling.pid, signal.SIGCONT)
+            stalling.kill()
+        raise
+    finally:
+        if reader is not None:
+            reader.close()
+    agent.wait_exit()
+    agent.remove()
+    run = RelayRun("host+pause", (stats.last_ns - start) / 1e9, total, received=stats.bytes)
+    return run, report
+
+
+def bench_resync(workdir: Path, args: argparse.Namespace) -> tuple[dict[str, Any], list[Check]]:
+    total = args.mb * MB
+    runs: list[RelayRun] = []
+    reports: list[dict[str, Any]] = []
+    for i in range(args.pause_runs):
+        run, report = relay_with_pause(workdir, total)
+        runs.append(run)
+        reports.append(report)
+        ok = "ok" if report.get("error") is None and report.get("bye") else "CORRUPT"
+        log(f"  pause round {i + 1}/{args.pause_runs}: reader {fmt_rate(run.rate):>10}, "
+            f"stalled reader {ok}, {report.get('notices', 0)} resync(s), "
+            f"{fmt_mb(report.get('bytes', 0))} received")  # fmt: skip
+    corrupt = [r for r in reports if r.get("error") is not None or not r.get("bye")]
+    rate = median([r.rate for r in runs])
+    resyncs = median([float(r.get("notices", 0)) for r in reports])
+    result = {
+        "payload_bytes": total,
+        "pause_s": PAUSE,
+        "runs": [r.to_dict() for r in runs],
+        "stalling_reader_reports": reports,
+        "corrupt_streams": len(corrupt),
+        "median_reader_mb_per_s": rate / MB,
+        "median_resyncs": resyncs,
+    }
+    n = len(runs)
+    checks = [
+        Check("resync", f"{args.mb} MB, reader stopped {PAUSE:g} s then continued: corrupt streams",
+              f"{len(corrupt)} of {n}", "0", not corrupt),
+        Check("resync", "the other reader's throughput meanwhile, median", fmt_rate(rate)),
+        Check("resync", "resynchronisations of the stalled reader per relay, median",
+              f"{resyncs:g}"),
+    ]  # fmt: skip
+    return result, checks
+
+
 # -- main ------------------------------------------------------------------------------------
 
-BENCHES = ("relay", "keys", "start")
+BENCHES = ("relay", "keys", "start", "resync")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -631,6 +752,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--lines", type=int, help="typed lines ending in Enter (20; 5)")
     parser.add_argument("--starts", type=int, help="ta run samples (7; 3)")
+    parser.add_argument(
+        "--pause-runs", type=int, help="relays with a reader stopped and continued (20; 5)"
+    )
     parser.add_argument("--ta", help="the ta executable (default: beside this Python)")
     parser.add_argument(
         "--workdir", type=Path, help="where to create the test projects (default: a temp folder)"
@@ -640,7 +764,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     defaults = {
         "mb": (200, 20), "runs": (5, 3), "keys": (1000, 200), "idle_keys": (5, 2), "lines": (20, 5),
-        "starts": (7, 3),
+        "starts": (7, 3), "pause_runs": (20, 5),
     }  # fmt: skip
     for key, (full, quick) in defaults.items():
         if getattr(args, key) is None:
@@ -671,6 +795,9 @@ def main(argv: list[str] | None = None) -> int:
             checks += found
         if "start" in args.only:
             results["start"], found = bench_start(workdir, args, ta)
+            checks += found
+        if "resync" in args.only:
+            results["resync"], found = bench_resync(workdir, args)
             checks += found
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

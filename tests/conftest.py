@@ -58,8 +58,12 @@ def ta(project: Path) -> Runner:
             full_env.pop("TA_PROJECT_ROOT", None)  # the project is `cwd`, not the caller's
         return subprocess.run(
             [sys.executable, "-m", "ta_session", *args],
-            cwd=cwd or project, input=input, env=full_env, capture_output=True,
-            text=True, timeout=timeout,
+            cwd=cwd or project,
+            input=input,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     return run

@@ -142,9 +142,7 @@ def test_abort_is_the_same_live_and_lost(live: Live, pair: dict[str, str]) -> No
         assert any("wrong way" in m["content"] for m in live.messages(sid))
 
 
-def test_a_paused_session_refuses_the_same_way_live_and_lost(
-    live: Live, tmp_path: Path
-) -> None:
+def test_a_paused_session_refuses_the_same_way_live_and_lost(live: Live, tmp_path: Path) -> None:
     pair = {"live": start_listening(live, tmp_path, "live"),
             "lost": start_listening(live, tmp_path, "lost")}  # fmt: skip
     for sid in pair.values():
@@ -204,3 +202,51 @@ def test_arguments_that_are_not_utf8_are_refused_in_one_line(live: Live, tmp_pat
     assert len(live.messages(sid)) == before
     live.ok("session", "send", sid, "café")  # the same text, properly encoded, goes through
     live.wait_output(sid, "heard: café")
+
+
+def test_concurrent_resumes_start_one_host(live: Live, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    sid = start_listening(live, tmp_path, "twice")
+    make_lost(live, sid)
+    for attempt in range(3):  # a race: try it a few times
+        commands = [
+            subprocess.Popen(
+                [sys.executable, "-m", "ta_session", "session", "resume", sid],
+                cwd=live.root,
+                env=live.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        results = [(c.wait(60), *c.communicate()) for c in commands]
+        started = [r for r in results if r[0] == 0 and "resumed with a new host" in r[1]]
+        refused = [r for r in results if r[0] == 1 and "already has a running host" in r[2]]
+        assert len(started) == 1 and len(refused) == 2, results
+        assert all(r[2].count("\n") == 1 for r in refused)
+        host = live.host_pid(sid)
+        agents = [p for p in live_agent_pids(live, sid) if p != host]
+        assert len(agents) == 1, agents
+        if attempt < 2:
+            make_lost(live, sid)
+
+
+def live_agent_pids(live: Live, sid: str) -> list[int]:
+    """Pids of processes running the session's editing agent (its command line names it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if any(part.endswith(b"editor.py") for part in cmdline) and sid.encode() in environ:
+            status = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if status not in ("Z", "X"):
+                pids.append(int(entry.name))
+    return pids

@@ -14,6 +14,7 @@ from ta_session.host.wire import (
     Frame,
     FrameKind,
     FrameReader,
+    ProtocolError,
     encode,
     encode_json,
     encode_resize,
@@ -69,7 +70,12 @@ class HostClient:
             hello["size"] = [size[0], size[1]]
         client = cls(sock, {}, FrameReader())
         try:
-            client.send_raw(encode_json(hello))
+            frame = encode_json(hello)
+        except ProtocolError as exc:  # e.g. a channel id made from bytes that are not UTF-8
+            sock.close()
+            raise HostRequestError(f"cannot connect as {channel_id!r}: {exc}") from None
+        try:
+            client.send_raw(frame)
             welcome = client.next_control(timeout)
         except (OSError, HostUnavailable) as exc:
             sock.close()
@@ -106,9 +112,17 @@ class HostClient:
     def request(
         self, message: HumanInput | dict[str, Any], timeout: float = 30.0
     ) -> dict[str, Any]:
-        """Send a ``HumanInput`` (or a status request) and wait for the host's reply."""
+        """Send a ``HumanInput`` (or a status request) and wait for the host's reply.
+
+        Text that cannot be sent (not valid Unicode: a lone surrogate, or bytes that are not
+        UTF-8 from the command line) is refused here with ``HostRequestError``; nothing is sent.
+        """
         payload = message.to_dict() if isinstance(message, HumanInput) else message
-        self.send_raw(encode_json(payload))
+        try:
+            frame = encode_json(payload)
+        except ProtocolError as exc:
+            raise HostRequestError(f"cannot send this: {exc}") from None
+        self.send_raw(frame)
         deadline = time.monotonic() + timeout
         while True:
             reply = self.next_control(max(0.0, deadline - time.monotonic()))

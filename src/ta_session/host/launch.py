@@ -2,7 +2,10 @@
 
 ``start_host`` spawns ``python -m ta_session.host`` in its own process session (so closing the
 terminal that started it does not end it) and waits until the host reports, over an inherited
-pipe, that the agent is running — or why it could not be started.
+pipe, that the agent is running — or why it could not be started, including that the session
+already has a running host (only one host runs a session: see ``runfiles.HostLock``).
+
+This module does not load the server: ``ta run`` imports it, and ``LaunchPlan`` with it.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from ta_session.host.server import LaunchPlan
+from ta_session.host.plan import LaunchPlan
 from ta_session.model import Goal, InteractiveSession
 from ta_session.model.errors import TaError
 from ta_session.store import Project
+
+__all__ = ["HostStartError", "LaunchPlan", "build_plan", "start_host"]
 
 READY_TIMEOUT = 30.0
 

@@ -5,18 +5,46 @@ so a crash loses at most the event being written and never corrupts earlier ones
 are decoded with an incremental UTF-8 decoder: a multi-byte character split across reads is
 held until it is complete, and bytes that are not UTF-8 at all become U+FFFD in the recording
 (the attached terminals still receive the original bytes).
+
+The file never holds part of a line: a write cut short (a full disk) is truncated back to the
+last whole line, and a recording reopened for a resumed session first loses any torn last line
+(left by a crash). While writes fail, events are dropped, a retry is made at most once a
+second, and ``report`` is told when recording stops and when it works again; the session goes on.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import errno
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+RETRY_INTERVAL = 1.0  # seconds between write attempts while the recording cannot be written
+_TAIL_CHUNK = 64 * 1024
+
+
+def cut_torn_tail(fd: int) -> int:
+    """Truncate the file on ``fd`` after its last newline (if it does not end in one); its size."""
+    size = os.fstat(fd).st_size
+    pos = size
+    while pos > 0:
+        step = min(_TAIL_CHUNK, pos)
+        chunk = os.pread(fd, step, pos - step)
+        if pos == size and chunk.endswith(b"\n"):
+            return size
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            pos = pos - step + cut + 1
+            break
+        pos -= step
+    os.ftruncate(fd, pos)
+    return pos
 
 
 class CastWriter:
@@ -29,13 +57,23 @@ class CastWriter:
         command: str | None = None,
         title: str | None = None,
         env: dict[str, str] | None = None,
+        report: Callable[[str], None] = lambda text: None,
     ):
         self.path = path
+        self.report = report
+        self.failure: str | None = None  # why writing fails, while it does
+        self.lost = 0  # events dropped while writing failed
+        self._retry_at = 0.0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        header = read_header(path) if os.fstat(self._fd).st_size > 0 else None
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        self._size = cut_torn_tail(self._fd)
+        header = read_header(path) if self._size > 0 else None
+        self._header: bytes | None = None  # a header still to be written before any event
         if header is None:
+            if self._size:  # not a recording we can continue: start it again
+                os.ftruncate(self._fd, 0)
+                self._size = 0
             self.start = time.time()
             header = {
                 "version": 2,
@@ -46,7 +84,8 @@ class CastWriter:
                 "title": title,
                 "env": env or {},
             }
-            self._write_line(header)
+            self._header = (json.dumps(header) + "\n").encode("utf-8")
+            self._append(b"")
         else:
             # A resumed session continues the same recording; times stay relative to its start.
             self.start = float(header.get("timestamp", time.time()))
@@ -56,7 +95,45 @@ class CastWriter:
         # the ``ensure_ascii`` escaper writes exactly the same bytes and is about a third faster
         # (a large share of the host's CPU time under heavy output; bench/bench_host.py).
         line = json.dumps(value, ensure_ascii=ascii_text) + "\n"
-        os.write(self._fd, line.encode("utf-8"))
+        try:
+            data = line.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: JSON's \\udXXX escape keeps it valid
+            data = (json.dumps(value) + "\n").encode("ascii")
+        self._append(data)
+
+    def _append(self, line: bytes) -> None:
+        if self._fd < 0:
+            return
+        if self.failure is not None and time.monotonic() < self._retry_at:
+            self.lost += 1
+            return
+        data = self._header + line if self._header is not None else line
+        try:
+            written = os.write(self._fd, data)
+            if written != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # leave no part of a line behind
+                os.ftruncate(self._fd, self._size)
+            self._failed(exc)
+            return
+        self._size += written
+        self._header = None
+        if self.failure is not None:
+            self.failure = None
+            self.report(f"recording again ({self.lost} events were lost)")
+            lost, self.lost = self.lost, 0
+            self._write_line([self._now(), "m", f"recording gap: {lost} events lost"])
+
+    def _failed(self, exc: OSError) -> None:
+        self.lost += 1
+        self._retry_at = time.monotonic() + RETRY_INTERVAL
+        if self.failure is None:
+            self.failure = exc.strerror or str(exc)
+            self.report(
+                f"cannot write the recording {self.path.name}: {self.failure}; "
+                "the agent keeps running and its output still reaches every channel"
+            )
 
     def _now(self) -> float:
         return round(time.time() - self.start, 6)

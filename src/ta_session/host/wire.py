@@ -8,9 +8,12 @@ Every frame is ``kind`` (1 byte) + ``length`` (4 bytes, big-endian) + ``payload`
 * ``INPUT`` — raw keystrokes for the agent (client → host);
 * ``RESIZE`` — the client's window size: columns and rows, two unsigned 16-bit integers.
 
-A frame longer than ``MAX_PAYLOAD``, of an unknown kind, or a CONTROL payload that is not a
-JSON object is a protocol error: the receiver answers with an ``error`` message and closes that
-connection, and nothing else is affected.
+A frame longer than ``MAX_PAYLOAD``, of an unknown kind, a CONTROL payload that is not a
+UTF-8 JSON object, or a window size outside ``1..MAX_WINDOW`` is a protocol error: the receiver
+answers with an ``error`` message and closes that connection, and nothing else is affected.
+
+This module is all a client needs (``ta run``, ``ta session attach``, the web and MCP bridges):
+it imports nothing of the host itself.
 """
 
 from __future__ import annotations
@@ -25,8 +28,12 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from ta_session.model.errors import TaError
+
 PROTOCOL_VERSION = 1
 MAX_PAYLOAD = 1 << 20  # 1 MiB
+REPLAY_BYTES = 64 << 10  # recent output sent to a newly attached (or resynchronised) terminal
+MAX_WINDOW = 9999  # columns and rows of a window size are 1..MAX_WINDOW
 _HEADER = struct.Struct(">BI")
 HEADER_SIZE = _HEADER.size
 _SIZE = struct.Struct(">HH")
@@ -58,8 +65,44 @@ class FrameKind(IntEnum):
     RESIZE = 4
 
 
-class ProtocolError(Exception):
-    """The peer sent something that is not a valid frame; the connection must be closed."""
+class ProtocolError(TaError):
+    """Something is not a valid frame or message (received: the connection must be closed), or
+    cannot be sent as one (e.g. text that is not valid Unicode); the message says what."""
+
+
+def valid_size(cols: object, rows: object) -> bool:
+    """True for a window size the host accepts: two integers in ``1..MAX_WINDOW``."""
+    return all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_WINDOW for v in (cols, rows)
+    )
+
+
+def invalid_text(value: Any, where: str = "") -> str | None:
+    """Where ``value`` (a decoded JSON value) holds a string that is not valid Unicode, else None.
+
+    JSON can carry lone surrogates (``"\\ud800"``), and Python turns bytes that are not UTF-8
+    in ``argv`` into lone surrogates too (``surrogateescape``). Such a string cannot be written
+    as UTF-8: not to a socket, a session file or the audit log. The answer names the field and
+    the offending code point, e.g. ``'text' (U+D800 at position 0)``.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            name = repr(where) if where else "a string"
+            return f"{name} (U+{ord(value[exc.start]):04X} at position {exc.start})"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = invalid_text(key, where) or invalid_text(item, str(key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = invalid_text(item, where)
+            if found:
+                return found
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +132,31 @@ def encode(kind: FrameKind, payload: bytes) -> bytes:
 
 
 def encode_json(message: dict[str, Any]) -> bytes:
+    """A CONTROL frame; ``ProtocolError`` if a string in ``message`` is not valid Unicode."""
     text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-    return encode(FrameKind.CONTROL, text.encode("utf-8"))
+    try:
+        payload = text.encode("utf-8")
+    except UnicodeEncodeError:
+        where = invalid_text(message) or "a string"
+        raise ProtocolError(
+            f"{where} is not valid text: it holds a lone surrogate or bytes that are not UTF-8"
+        ) from None
+    return encode(FrameKind.CONTROL, payload)
+
+
+def control_frame(message: dict[str, Any]) -> bytes:
+    """A CONTROL frame that never fails, for a sender that must not stop (the host): a string
+    that is not valid Unicode goes out as JSON ``\\udXXX`` escapes instead of raising."""
+    try:
+        return encode_json(message)
+    except ProtocolError:
+        return encode(FrameKind.CONTROL, json.dumps(message).encode("ascii"))
 
 
 def encode_resize(cols: int, rows: int) -> bytes:
-    return encode(FrameKind.RESIZE, _SIZE.pack(max(1, min(cols, 65535)), max(1, min(rows, 65535))))
+    # Clamped into the range the host accepts: an odd terminal report is not a protocol error.
+    cols, rows = (max(1, min(v, MAX_WINDOW)) for v in (cols, rows))
+    return encode(FrameKind.RESIZE, _SIZE.pack(cols, rows))
 
 
 def encode_output(data: bytes) -> bytes:

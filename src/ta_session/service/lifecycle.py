@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
+from ta_session.host.runfiles import clear_lost_host
 from ta_session.model import (
     Abort,
     Answer,
@@ -223,18 +224,19 @@ class SessionService:
 
     def resume(self, sid: UUID) -> Outcome:
         """Continue a paused agent; relaunch the host of a lost session (the log continues)."""
-        session = self.alive(sid)
+        self.alive(sid)
         short = _short(sid)
+        running = ServiceError(
+            f"Session {short} already has a running host; attach with 'ta session attach {short}'"
+        )
         if self.link.is_live(sid):
-            self._check_transition(session, ACTIVE, "resumed")
+            if self.load(sid).state is not PAUSED:
+                raise running
             self.dispatch(sid, Resume(), self._needs_host(sid))
             return Outcome(f"Session {short} resumed.")
         with self.launch_lock(sid):
             if self.link.is_live(sid):  # another command relaunched it while we waited
-                raise ServiceError(
-                    f"Session {short} already has a running host (resumed by another command);"
-                    f" attach with 'ta session attach {short}'"
-                )
+                raise running
             return self._relaunch(self.load(sid))
 
     def _relaunch(self, session: InteractiveSession) -> Outcome:
@@ -348,7 +350,7 @@ class SessionService:
         notes = []
         if hosts.end_lost_agent(sid):
             notes.append(f"Ended what was left of session {_short(sid)}'s agent.")
-        hosts.unregister(sid)
+        clear_lost_host(self.project, sid)
         return notes
 
     def _draft_before_close(self, session: InteractiveSession) -> str:

@@ -22,7 +22,11 @@ class HostLink:
         self.channel_id = channel_id
 
     def is_live(self, sid: UUID) -> bool:
-        return self.project.host_status(sid, True).live
+        """A host runs the session: its record says so, or it holds the session's host lock
+        (a host that is starting has no record yet; a dead host's lock is free)."""
+        from ta_session.host.runfiles import host_is_running
+
+        return self.project.host_status(sid, True).live or host_is_running(self.project, sid)
 
     def connect(self, sid: UUID, **options: Any) -> HostClient | None:
         """A connection to the session's host, or None when no host is running."""

@@ -19,6 +19,7 @@ head, still vouches for it) and no line is missing (the count matches the head),
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import getpass
 import hashlib
@@ -177,7 +178,11 @@ class AuditLog:
             )
             line = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"))
             encoded = line.encode("utf-8", "surrogateescape")
-            os.write(fd, encoded + b"\n")
+            data = encoded + b"\n"
+            if os.write(fd, data) != len(data):
+                # A short write (the disk filled up): leave no part of a line behind.
+                os.ftruncate(fd, end)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             os.fsync(fd)
             self._write_head(count + 1 if count is not None else None, line_hash(encoded))
             return event

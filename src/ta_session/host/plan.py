@@ -1,0 +1,32 @@
+"""``LaunchPlan``: what a session host runs and how, decided from the agent's config.
+
+It lives apart from the server so that ``ta run`` and ``ta session attach`` can build or read a
+plan without loading the host's loop.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ta_session.model.config import CaptureMode
+
+
+@dataclass
+class LaunchPlan:
+    """What the host runs; decided by the caller (``ta run`` / resume) from the agent config."""
+
+    argv: list[str]
+    mode: CaptureMode
+    env: dict[str, str]
+    cwd: str
+    submit_key: bytes = b"\r"
+    allow_human_input: bool = True
+    idle_after: float = 2.0
+    idle_timeout: float | None = None
+    exit_on_goal_complete: bool = False
+    prompt_patterns: list[re.Pattern[str]] = field(default_factory=list)
+    missing_hint: str | None = None
+
+    def __post_init__(self) -> None:
+        self.mode = CaptureMode(self.mode)  # "pty" given as a plain string
