@@ -45,10 +45,10 @@ from live_helpers import (
     wait_for,
 )
 from ta_session.channels.client import HostClient, HostRequestError
-from ta_session.cli.run_cmd import start_session
 from ta_session.host.launch import HostStartError, start_host
 from ta_session.host.wire import FrameKind, FrameReader, encode, encode_json
 from ta_session.model import Close, Message
+from ta_session.service.starting import start_session
 from ta_session.store import Project
 
 READER = TESTS / "tools" / "stream_reader.py"
@@ -58,7 +58,7 @@ SLEEPER = "import time, tty; tty.setraw(0); print('SLEEPER', flush=True); time.s
 
 def hosted(project: Project, argv: list[str], title: str = "t") -> str:
     """A session running ``argv`` under a host (what ``ta run --detach`` does, in-process)."""
-    session = start_session(project, title=title, objective="", agent_id="generic",
+    session = start_session(project, title=title, objective="",
                             command=argv, channel_id="test")  # fmt: skip
     start_host(project, str(session.session_id))
     return str(session.session_id)
@@ -376,7 +376,7 @@ def test_a_bad_window_size_is_refused_and_the_agent_keeps_its_size(live: Live) -
 
 def test_two_hosts_racing_for_one_session_start_exactly_one_agent(live: Live) -> None:
     project = Project(live.root)
-    session = start_session(project, title="race", objective="", agent_id="generic",
+    session = start_session(project, title="race", objective="",
                             command=agent("echo.py", "race"), channel_id="test")  # fmt: skip
     sid = str(session.session_id)
     barrier = threading.Barrier(4)

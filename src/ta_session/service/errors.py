@@ -33,7 +33,7 @@ def valid_text(text: str, what: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidRequest(
+        raise ServiceError(
             f"the {what} is not valid UTF-8 text (check the terminal's or script's encoding)"
         ) from None
     return text
