@@ -265,7 +265,7 @@ def test_send_with_bytes_that_are_not_utf8_is_one_clear_line(live: Live) -> None
     )  # fmt: skip
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) == 1, result.stderr
-    assert "not valid text" in lines[0] and "Traceback" not in result.stderr
+    assert "not valid UTF-8 text" in lines[0] and "Traceback" not in result.stderr
     assert live.state(sid) == "active" and live.host_live(sid)
 
 
