@@ -42,6 +42,7 @@ QUEUE_LIMIT = 2 << 20  # bytes of output queued for one viewer before it is resy
 RECENT_BYTES = 64 << 10  # output kept to redraw a resynchronised viewer
 MAX_INPUT = 64 << 10  # one keystroke message (a paste) at most
 RESET = b"\x1bc"  # RIS: a full terminal reset before the redraw
+BATCH_DELAY = 0.005  # seconds output may wait to be joined with more (fewer, larger messages)
 
 
 class Bridge:
@@ -95,7 +96,7 @@ class Bridge:
                         self._push_output(frame.payload)
                     elif frame.kind is FrameKind.CONTROL:
                         self._push_text(frame.payload.decode("utf-8", "replace"))
-                data = await loop.sock_recv(self.sock, 1 << 16)
+                data = await loop.sock_recv(self.sock, 1 << 18)
                 if not data:
                     break
                 frames = reader.feed(data)
@@ -108,6 +109,8 @@ class Bridge:
     async def to_viewer(self) -> None:
         while True:
             await self.ready.wait()
+            if self.queued < QUEUE_LIMIT // 4 and self.closed_reason is None:
+                await asyncio.sleep(BATCH_DELAY)  # a busy agent: take several reads at once
             self.ready.clear()
             while self.queue:
                 item = self.queue.popleft()
