@@ -50,9 +50,9 @@ from typing import Any
 import common
 from common import Check, log, median, percentile
 from ta_session.channels.client import HostClient, HostUnavailable
-from ta_session.service.starting import start_session
 from ta_session.host.launch import start_host
 from ta_session.host.wire import FrameKind
+from ta_session.service.starting import start_session
 from ta_session.store import Project
 from ta_session.store.hosts import process_start_time
 

@@ -151,6 +151,13 @@ class HostClient:
             raise HostUnavailable("the session host closed the connection")
         return self._reader.feed(data)
 
+    def take_reader(self) -> tuple[list[Frame], FrameReader]:
+        """Hand over reading: the frames received but not yet taken, and the decoder holding
+        any partial frame, for a caller that reads the socket itself from now on (an asyncio
+        loop). This client's own reading methods must not be used afterwards."""
+        frames, self._frames = self._frames, []
+        return frames, self._reader
+
     def next_control(self, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:

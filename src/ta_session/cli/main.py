@@ -50,6 +50,7 @@ _HANDLERS = {
     ("audit", "verify"): "audit_cmds:cmd_verify",
     ("agents", "list"): "agents_cmds:cmd_list",
     ("agents", "show"): "agents_cmds:cmd_show",
+    ("serve", None): "serve_cmd:cmd_serve",
 }
 
 
@@ -158,6 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
                                parents=[common])  # fmt: skip
     doctor.add_argument("--json", action="store_true", help="print JSON")
 
+    serve = groups.add_parser("serve", help="serve the web page and its API", parents=[common])
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
+    serve.add_argument("--port", type=int, default=8765, help="port (0: any free one)")
+    serve.add_argument("--open", action="store_true", help="open the page in a browser")
+    serve.add_argument("--token-file", metavar="FILE",
+                       help="where the token is kept (default .ta/web-token; a new file, or"
+                            " --rotate-token, makes a new token)")  # fmt: skip
+    serve.add_argument("--rotate-token", action="store_true", help="make and store a new token")
+    serve.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate")
+    serve.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
+    serve.add_argument("--i-know-this-is-exposed", action="store_true",
+                       help="allow a non-loopback --host without TLS")  # fmt: skip
+
     d = _subcommands(groups, "draft", help="review and apply the agent's changes", common=common)
     p = d.add_parser("build", help="build a draft of a goal's changes now", parents=[common])
     p.add_argument("goal", nargs="?", metavar="GOAL", help="goal id or prefix (default: newest)")
@@ -229,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args_list
     try:
         args = _parse(build_parser(), args_list)
-        single = args.group in ("run", "demo", "doctor")  # commands without subcommands
+        single = args.group in ("run", "demo", "doctor", "serve")  # no subcommands
         command = None if single else getattr(args, "command", None)
         module_name, func_name = _HANDLERS[(args.group, command)].split(":")
         module = importlib.import_module(f"ta_session.cli.{module_name}")
