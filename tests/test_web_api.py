@@ -52,6 +52,12 @@ def read_until(ws: Any, text: bytes, limit: float = 15.0) -> tuple[bytes, list[d
     return out, controls
 
 
+def launched(live: Live, sid: str) -> None:
+    """Wait until the host has logged the launch: the record stops changing on its own."""
+    wait_for(lambda: any(m["content"].startswith("Agent launched") for m in live.messages(sid)),
+             what="the host to log the agent's launch")  # fmt: skip
+
+
 def session_json(live: Live, sid: str) -> dict[str, Any]:
     return json.loads((live.ta_dir / "interactive_sessions" / f"{sid}.json").read_text())
 
@@ -87,6 +93,7 @@ def test_openapi_document_validates_and_lists_every_route(web: Web) -> None:
 def test_requests_without_the_token_get_401_and_change_nothing(web: Web, live: Live) -> None:
     sid = web.start(*agent("echo.py"))
     live.wait_output(sid, "ECHO-AGENT")
+    launched(live, sid)
     before = session_json(live, sid)
     anonymous = httpx.Client(base_url=web.base, timeout=30)
     wrong = httpx.Client(base_url=web.base, timeout=30, headers={"authorization": "Bearer nope"})
@@ -112,6 +119,7 @@ def test_requests_without_the_token_get_401_and_change_nothing(web: Web, live: L
 def test_foreign_origins_and_hosts_are_refused(web: Web, live: Live) -> None:
     sid = web.start(*agent("echo.py"))
     live.wait_output(sid, "ECHO-AGENT")
+    launched(live, sid)
     before = session_json(live, sid)
     response = web.post(f"/api/sessions/{sid}/abort", {}, headers={"origin": "http://evil.test"})
     assert response.status_code == 403 and "evil.test" in response.json()["error"]
@@ -201,6 +209,7 @@ def test_ta_session_list_does_not_load_the_web_stack(live: Live) -> None:
 def test_sessions_list_show_guidance_pause_resume_abort(web: Web, live: Live) -> None:
     sid = web.start(*agent("echo.py"), title="Echo <b>things</b>")
     live.wait_output(sid, "ECHO-AGENT")
+    launched(live, sid)
     (row,) = web.ok("GET", "/api/sessions")
     assert row["session_id"] == sid and row["title"] == "Echo <b>things</b>"
     assert row["host"]["status"] == "live" and row["state"] == "active"
@@ -246,6 +255,7 @@ def test_sessions_list_show_guidance_pause_resume_abort(web: Web, live: Live) ->
 def test_malformed_bodies_and_unknown_ids_change_nothing(web: Web, live: Live) -> None:
     sid = web.start(*agent("echo.py"))
     live.wait_output(sid, "ECHO-AGENT")
+    launched(live, sid)
     before = session_json(live, sid)
     send = f"/api/sessions/{sid}/send"
     cases: list[tuple[str, dict[str, Any], str]] = [
