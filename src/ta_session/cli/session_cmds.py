@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from ta_session.cli.context import report_bad_files, session_service
@@ -82,8 +83,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     service, sid = _target(args)
     row = service.row(sid)
+    confinement = service.confinement(sid)
     if args.json:
-        print_json(row.to_json(service.drafts()))
+        print_json({**row.to_json(service.drafts()), "sandbox": confinement or None})
         return 0
     session, host = service.load(sid), row.host
     goal_title = service.project.goal_title(session.goal_id)
@@ -96,6 +98,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"Agent:    {session.agent_id}",
         f"State:    {session.state.value}",
         f"Host:     {host.status.value}{pid}{activity}",
+        f"Sandbox:  {_sandbox_line(confinement)}",
         f"Created:  {session.created_at.isoformat()}",
         f"Updated:  {session.updated_at.isoformat()}",
         f"Elapsed:  {format_elapsed(elapsed_seconds(session, Timestamp.now()))}",
@@ -116,6 +119,14 @@ def cmd_show(args: argparse.Namespace) -> int:
         lines.append(f"  [{clock}] {visible(m.sender, name=True)}: {body}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0
+
+
+def _sandbox_line(confinement: dict[str, Any]) -> str:
+    if confinement.get("enabled"):
+        return f"on ({confinement.get('tool', 'bubblewrap')})"
+    if confinement:
+        return f"off — {confinement.get('reason', 'not confined')}"
+    return "unknown (started before sandboxing existed)"
 
 
 def cmd_close(args: argparse.Namespace) -> int:

@@ -64,6 +64,10 @@ def build_plan(
     missing = None
     if argv and shutil.which(argv[0], path=env.get("PATH")) is None:
         missing = missing_command_message(config)
+    workspace = goal.workspace_path or str(project.root)
+    agent_argv, confinement = list(argv), None
+    if goal.sandbox.get("enabled"):
+        argv, confinement = _confined(argv, goal, project, workspace)
     interactive = config.interactive
     submit_key = config.submit_key
     if interactive.output_capture != "pty" and submit_key == "\r":
@@ -74,7 +78,7 @@ def build_plan(
         argv=list(argv),
         mode=interactive.output_capture,
         env=env,
-        cwd=goal.workspace_path or str(project.root),
+        cwd=workspace,
         submit_key=submit_key.encode("utf-8"),
         allow_human_input=interactive.allow_human_input,
         idle_after=config.idle_after,
@@ -82,7 +86,30 @@ def build_plan(
         exit_on_goal_complete=interactive.exits_on_goal_complete,
         prompt_patterns=list(config.prompt_regexes()),
         missing_hint=missing,
+        agent_argv=agent_argv,
+        sandbox=confinement,
     )
+
+
+def _confined(
+    argv: list[str], goal: Goal, project: Project, workspace: str
+) -> tuple[list[str], str]:
+    """``argv`` inside the sandbox the session was started with (``goal.sandbox``), and a
+    description of it for the log."""
+    from ta_session.workspace.sandbox import SandboxPolicy, probe, wrap
+
+    support = probe()
+    if not support.available or support.tool is None:
+        raise HostStartError(
+            f"the session runs its agent in a sandbox, and none can be had now ({support.detail})"
+        )
+    policy = SandboxPolicy(
+        workspace=Path(workspace),
+        project=project.root,
+        writable=tuple(Path(p) for p in goal.sandbox.get("writable") or []),
+        hidden=(project.layout.ta_dir,),
+    )
+    return wrap(argv, policy, support.tool), policy.describe()
 
 
 def start_host(

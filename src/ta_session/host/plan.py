@@ -27,6 +27,14 @@ class LaunchPlan:
     exit_on_goal_complete: bool = False
     prompt_patterns: list[re.Pattern[str]] = field(default_factory=list)
     missing_hint: str | None = None
+    # The agent's own command, when ``argv`` runs it inside a sandbox (bwrap … -- command).
+    agent_argv: list[str] | None = None
+    sandbox: str | None = None  # how it is confined, for the log
+
+    @property
+    def command(self) -> list[str]:
+        """The agent's command as the user knows it (without the sandbox around it)."""
+        return self.agent_argv if self.agent_argv is not None else self.argv
 
     def __post_init__(self) -> None:
         self.mode = CaptureMode(self.mode)  # "pty" given as a plain string

@@ -115,7 +115,7 @@ class SessionHost:
             self.project.layout.recordings_dir / f"{self.session_id}.cast",
             width=self.cols,
             height=self.rows,
-            command=" ".join(self.plan.argv),
+            command=" ".join(self.plan.command),
             title=self.title,
             env={"TERM": self.plan.env.get("TERM", ""), "SHELL": os.environ.get("SHELL", "")},
             report=self._warn,
@@ -137,7 +137,7 @@ class SessionHost:
             self._signal_ready(f"error {text}")
             return 1
         self.io = AgentIO(self.sel, agent, self._output)
-        self.controller.launched(plan.argv, agent.pid, process_start_time(agent.pid))
+        self.controller.launched(plan.command, agent.pid, process_start_time(agent.pid))
         self._signal_ready("ready")
         return 0
 

@@ -119,6 +119,13 @@ class SessionService:
         session = self.load(sid)
         return SessionRow(session, self.project.host_status(sid, session.is_alive()))
 
+    def confinement(self, sid: UUID) -> dict[str, Any]:
+        """How the session's agent is confined (the goal's ``sandbox`` record; {} if unknown)."""
+        try:
+            return dict(self.project.goals.load(self.load(sid).goal_id).sandbox)
+        except (StoreError, OSError):
+            return {}
+
     def drafts(self) -> DraftStatuses:
         return DraftStatuses(self.project)
 

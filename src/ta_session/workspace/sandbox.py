@@ -97,14 +97,23 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, tool: str) -> list[str]:
         "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent",
     ]  # fmt: skip
-    if policy.project.is_relative_to("/tmp"):
-        # The private /tmp would hide a project kept there: show it again, read-only.
-        args += ["--ro-bind", str(policy.project), str(policy.project)]
-    for folder in policy.hidden:
+    # The private /tmp would hide a project, or the agent's program, kept there: show them
+    # again, read-only.
+    program = shutil.which(argv[0]) if argv else None
+    for shown in (policy.project, Path(program).resolve() if program else None):
+        if shown is not None and shown.is_relative_to("/tmp"):
+            args += ["--ro-bind", str(shown), str(shown)]
+    # A hidden folder that holds the workspace (.ta/ holds .ta/staging/…) is hidden first and
+    # the workspace mounted back into it; one inside the workspace (.ta/ of a --no-staging
+    # session) is hidden after the workspace is mounted, or the mount would show it again.
+    around = [f for f in policy.hidden if policy.workspace.is_relative_to(f)]
+    inside = [f for f in policy.hidden if f not in around]
+    for folder in around:
+        args += ["--tmpfs", str(folder)]
+    args += ["--bind", str(policy.workspace), str(policy.workspace)]
+    for folder in inside:
         if folder.is_dir():
             args += ["--tmpfs", str(folder)]
-    # After the hidden folders, so that a workspace inside one (.ta/staging/…) is mounted back.
-    args += ["--bind", str(policy.workspace), str(policy.workspace)]
     for path in policy.writable:
         args += ["--bind-try", str(path), str(path)]
     args += ["--chdir", str(policy.workspace), "--", *argv]
