@@ -9,7 +9,6 @@ command), a real bash and Python agent.
 from __future__ import annotations
 
 import http.server
-import json
 import shutil
 import threading
 from pathlib import Path
@@ -95,9 +94,12 @@ def test_without_the_sandbox_writes_outside_staging_are_reported(
     sid, seen = run_hostile(live, scene, "off")
     assert seen["staging"] == "done"
     built = draft(live, session_record(live, sid)["draft_ids"][0])
-    # The write through the link to a file outside the project is in the draft, not silent.
-    warnings = json.dumps(built.get("warnings") or built)
-    assert "link_out" in warnings
+    # Writes outside staging are in the draft, not silent: through the link to a file outside
+    # the project, and into the project by absolute path.
+    kinds = {(w["kind"], w["path"]) for w in built["warnings"]}
+    assert ("outside_write", "link_out") in kinds
+    assert ("project_changed", "file.txt") in kinds
+    assert "WARNING" in built["summary"]
     assert live.show(sid)["sandbox"] == {
         "enabled": False, "reason": "turned off for this session (--no-sandbox or TA_SANDBOX)"
     }  # fmt: skip

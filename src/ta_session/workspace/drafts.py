@@ -279,6 +279,38 @@ def outside_writes(manifest: Manifest) -> list[DraftWarning]:
     return warnings
 
 
+def project_writes(manifest: Manifest, source: Path) -> list[DraftWarning]:
+    """A warning for each file of the project that changed since staging was made.
+
+    The agent works in staging, so its own changes are never here; but an agent without a
+    sandbox can write the project by absolute path, and that must not be silent. (A change the
+    user made meanwhile shows up too, which the reviewer also wants to know before applying.)
+    One ``lstat`` per baseline file: no hashing. New files in the project are not looked for.
+    """
+    changed = []
+    for rel, entry in manifest.items():
+        if entry.kind != "file":
+            continue
+        try:
+            st = os.lstat(source / rel)
+        except OSError:
+            changed.append((rel, "it was deleted"))
+            continue
+        if not (stat.S_ISREG(st.st_mode) and entry.same_stat(st)):
+            changed.append((rel, "it was modified"))
+    return [
+        DraftWarning(
+            "project_changed",
+            encode_path(rel),
+            encode_path(rel),
+            f"{show_path(rel)} in the project changed while the agent worked ({what}), not"
+            " through this draft: review it yourself (apply reports a conflict if the draft"
+            " also changes it)",
+        )
+        for rel, what in sorted(changed)
+    ]
+
+
 def build_artifacts(manifest: Manifest, source: Path, workspace: Path) -> list[Artifact]:
     try:
         changes = compute_changes(manifest, workspace, source)
@@ -295,6 +327,12 @@ def summarize(artifacts: list[Artifact], warnings: list[DraftWarning] | None = N
         f"{counts[ChangeType.DELETE]} deleted" if counts[ChangeType.DELETE] else "",
     ]
     text = ", ".join(p for p in parts if p) or "no changes"
-    if warnings:
-        text += f"; WARNING: {len(warnings)} file(s) outside the project changed (see warnings)"
+    outside = sum(1 for w in warnings or [] if w.kind == "outside_write")
+    if outside:
+        text += f"; WARNING: {outside} file(s) outside the project changed (see warnings)"
+    if warnings and len(warnings) > outside:
+        text += (
+            f"; WARNING: {len(warnings) - outside} project file(s) changed outside the draft"
+            " (see warnings)"
+        )
     return text

@@ -13,7 +13,12 @@ from uuid import UUID
 from ta_session.model import RecordFormatError, SessionChannelError, Timestamp
 from ta_session.model.draft import Disposition, Draft, DraftStatus
 from ta_session.store import NotFoundError, Project, StoreError
-from ta_session.workspace.drafts import build_artifacts, outside_writes, summarize
+from ta_session.workspace.drafts import (
+    build_artifacts,
+    outside_writes,
+    project_writes,
+    summarize,
+)
 from ta_session.workspace.manifest import Manifest
 
 _VERB = {
@@ -42,6 +47,8 @@ def build_draft(
     # A file outside the project written through a link is never silent: with no change in
     # the workspace at all, the draft is still built to carry the warning.
     warnings = outside_writes(manifest)
+    if Path(goal.workspace_path) != Path(goal.source_dir):  # --no-staging: the work is there
+        warnings += project_writes(manifest, Path(goal.source_dir))
     if not artifacts and not warnings:
         return None
     summary = summarize(artifacts, warnings)
