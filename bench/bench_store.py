@@ -270,11 +270,19 @@ def bench_list_all(
         log(f"  list --all: warm run {run + 1}/{args.warm_runs} (+ read-everything baseline)")
         warm.append(run_wall_ns(cmd, env=env))
         base.append(run_wall_ns(baseline, env=env))
+    json_cmd = [*cmd, "--json"]
+    warm_json: list[int] = []
+    for run in range(args.warm_runs):
+        log(f"  list --all --json: warm run {run + 1}/{args.warm_runs}")
+        warm_json.append(run_wall_ns(json_cmd, env=env))
+    listed = json.loads(subprocess.run(json_cmd, capture_output=True, check=True, env=env).stdout)
+    if len(listed) != args.sessions:  # untimed: the JSON really holds every session
+        raise SystemExit(f"ta session list --all --json gave {len(listed)} sessions")
     tail = _list_output_tail(cmd, env)  # untimed: the listing really shows every session
     if tail != f"{args.sessions} session(s).":
         raise SystemExit(f"ta session list --all ended with {tail!r}, not {args.sessions} sessions")
 
-    warm_med, base_med = median(warm), median(base)
+    warm_med, base_med, json_med = median(warm), median(base), median(warm_json)
     results = {
         "sessions": args.sessions,
         "messages_per_session": args.messages,
@@ -288,6 +296,9 @@ def bench_list_all(
         "read_everything_ns": base,
         "read_everything": common.summarize_ns(base),
         "ratio_read_everything_over_warm": ratio(base_med, warm_med),
+        "json_command": json_cmd,
+        "warm_json_ns": warm_json,
+        "warm_json": common.summarize_ns(warm_json),
     }
     b = "2 list --all"
     n = f"{args.sessions:,}×{args.messages}"
@@ -295,6 +306,8 @@ def bench_list_all(
         Check(b, f"ta session list --all, {n}, cold (builds index)", fmt_ns(cold)),
         Check(b, f"ta session list --all, {n}, warm (median of {len(warm)})", fmt_ns(warm_med),
               f"< {fmt_ns(TARGET_LIST_ALL_NS)}", warm_med < TARGET_LIST_ALL_NS),
+        Check(b, f"ta session list --all --json, {n}, warm (median of {len(warm_json)})",
+              fmt_ns(json_med), f"< {fmt_ns(TARGET_LIST_ALL_NS)}", json_med < TARGET_LIST_ALL_NS),
         Check(b, f"read-everything baseline (Python), {n}", fmt_ns(base_med)),
         Check(b, "  read-everything / ta warm", fmt_ratio(ratio(base_med, warm_med))),
     ]  # fmt: skip

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from ta_session.host.runfiles import clear_lost_host
@@ -44,6 +44,9 @@ from ta_session.service.views import (
 )
 from ta_session.store import Project, StoreError
 from ta_session.store.locks import exclusive_lock
+
+if TYPE_CHECKING:
+    from ta_session.model.draft import Draft
 
 ACTIVE = InteractiveSessionState.ACTIVE
 PAUSED = InteractiveSessionState.PAUSED
@@ -355,6 +358,7 @@ class SessionService:
         if self.link.is_live(sid):
             raise _silent_host(sid)
         notes = []
+
         if hosts.end_lost_agent(sid):
             notes.append(f"Ended what was left of session {_short(sid)}'s agent.")
         clear_lost_host(self.project, sid)

@@ -7,12 +7,14 @@ host's refusals and disappearances into ``ServiceError``s with the same wording 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from ta_session.channels.client import HostClient, HostRequestError, HostUnavailable
 from ta_session.model import HumanInput
 from ta_session.service.errors import ServiceError
+
+if TYPE_CHECKING:
+    from ta_session.channels.client import HostClient
 from ta_session.store import Project
 
 
@@ -30,6 +32,8 @@ class HostLink:
 
     def connect(self, sid: UUID, **options: Any) -> HostClient | None:
         """A connection to the session's host, or None when no host is running."""
+        from ta_session.channels.client import HostClient, HostUnavailable  # not for listings
+
         status = self.project.host_status(sid, True)
         if not status.live or not status.socket:
             return None
@@ -40,6 +44,8 @@ class HostLink:
 
     def ask(self, sid: UUID, message: HumanInput | dict[str, Any]) -> dict[str, Any] | None:
         """Send one request; the host's reply, or None when there is no live host."""
+        from ta_session.channels.client import HostRequestError, HostUnavailable
+
         client = self.connect(sid)
         if client is None:
             return None

@@ -48,10 +48,14 @@ class SessionRow:
         }
         if isinstance(s, InteractiveSession):
             out["messages"] = [m.to_dict() for m in s.messages]
-        out["draft_ids"] = [str(d) for d in s.draft_ids]
+        draft_ids = [str(d) for d in s.draft_ids]
+        out["draft_ids"] = draft_ids
         out["host"] = self.host.to_dict()
         out["activity"] = self.activity.value if self.activity else None
-        out["drafts"] = [{"draft_id": str(d), "status": drafts.status(d)} for d in s.draft_ids]
+        out["drafts"] = [
+            {"draft_id": text, "status": drafts.status(d)}
+            for d, text in zip(s.draft_ids, draft_ids, strict=True)
+        ]
         return out
 
 
