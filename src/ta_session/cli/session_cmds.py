@@ -44,7 +44,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     report_bad_files(service.project.sessions.bad_files)
     if args.json:
         drafts = service.drafts()
-        print_json_rows([row.to_json(drafts) for row in rows])
+        print_json_rows([row.to_json_text(drafts) for row in rows])
         return 0
     if not rows:
         if args.all:

@@ -5,6 +5,7 @@ One shape for every channel: the CLI prints these, the web page will serve them 
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ from uuid import UUID
 from ta_session.model import HostActivity, HostState, InteractiveSession, Timestamp
 from ta_session.store import Project, SessionSummary
 from ta_session.store.hosts import HostStatus
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def elapsed_seconds(summary: SessionSummary | InteractiveSession, now: Timestamp) -> int:
@@ -32,30 +35,38 @@ class SessionRow:
     def activity(self) -> HostActivity | None:
         return self.host.activity if self.host.status is HostState.LIVE else None
 
+    def _live_fields(self, drafts: DraftStatuses, draft_ids: list[str]) -> dict[str, Any]:
+        """What is not in the session file: its host, activity and drafts' statuses."""
+        return {
+            "host": self.host.to_dict(),
+            "activity": self.activity.value if self.activity else None,
+            "drafts": [
+                {"draft_id": text, "status": drafts.status(d)}
+                for d, text in zip(self.summary.draft_ids, draft_ids, strict=True)
+            ],
+        }
+
+    def to_json_text(self, drafts: DraftStatuses) -> str:
+        """``to_json`` encoded, for listings: the session file's part comes already encoded
+        from the summary index; only the live part is encoded here."""
+        s = self.summary
+        if isinstance(s, InteractiveSession):
+            return _ENCODE(self.to_json(drafts))
+        live = self._live_fields(drafts, [str(d) for d in s.draft_ids])
+        return s.head_json() + ", " + _ENCODE(live)[1:]
+
     def to_json(self, drafts: DraftStatuses) -> dict[str, Any]:
         """The reference's fields (same names and formats as the file) plus host, activity and
         drafts. Lists are always present here (the file omits empty ones): scripts need no
         special case."""
         s = self.summary
-        out: dict[str, Any] = {
-            "session_id": str(s.session_id),
-            "goal_id": str(s.goal_id),
-            "channel_id": s.channel_id,
-            "agent_id": s.agent_id,
-            "state": s.state.value,
-            "created_at": s.created_at.isoformat(),
-            "updated_at": s.updated_at.isoformat(),
-        }
+        own = s if isinstance(s, SessionSummary) else SessionSummary.of(s)
+        out: dict[str, Any] = own.own_fields()
         if isinstance(s, InteractiveSession):
             out["messages"] = [m.to_dict() for m in s.messages]
         draft_ids = [str(d) for d in s.draft_ids]
         out["draft_ids"] = draft_ids
-        out["host"] = self.host.to_dict()
-        out["activity"] = self.activity.value if self.activity else None
-        out["drafts"] = [
-            {"draft_id": text, "status": drafts.status(d)}
-            for d, text in zip(s.draft_ids, draft_ids, strict=True)
-        ]
+        out.update(self._live_fields(drafts, draft_ids))
         return out
 
 

@@ -22,8 +22,9 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from ta_session.model import InteractiveSession, InteractiveSessionState, Timestamp
@@ -33,7 +34,8 @@ from ta_session.store.layout import private_dirs
 # 2: a file not named after its session is an error row. 3: timestamps as Timestamp.split()
 # pairs, exact and sortable for every year the reference can hold (64-bit nanoseconds end in
 # 1677 and 2262). Caches of another version are rebuilt.
-_SCHEMA_VERSION = 3
+# 4: the listing JSON of each session's own fields, encoded once when its file is indexed.
+_SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     name TEXT PRIMARY KEY,
@@ -51,6 +53,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     updated_frac INTEGER,
     message_count INTEGER,
     draft_ids TEXT,
+    json_head TEXT,
     error TEXT
 )
 """
@@ -69,6 +72,9 @@ class SessionSummary:
     updated_at: Timestamp
     message_count: int
     draft_ids: tuple[UUID, ...]
+    # ``own_fields_json`` minus its closing brace, kept by the index so that a JSON listing of
+    # 10,000 sessions does not re-encode what did not change.
+    json_head: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, session: InteractiveSession) -> SessionSummary:
@@ -87,6 +93,26 @@ class SessionSummary:
     def is_alive(self) -> bool:
         return self.state in (InteractiveSessionState.ACTIVE, InteractiveSessionState.PAUSED)
 
+    def own_fields(self) -> dict[str, Any]:
+        """The session file's own listing fields, in the file's names and formats."""
+        return {
+            "session_id": str(self.session_id),
+            "goal_id": str(self.goal_id),
+            "channel_id": self.channel_id,
+            "agent_id": self.agent_id,
+            "state": self.state.value,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+    def head_json(self) -> str:
+        """``own_fields`` and ``draft_ids`` as JSON, without the closing brace: a listing row
+        continues it with the live fields."""
+        if self.json_head is not None:
+            return self.json_head
+        fields = {**self.own_fields(), "draft_ids": [str(d) for d in self.draft_ids]}
+        return _ENCODE(fields)[:-1]
+
 
 @dataclass(frozen=True, slots=True)
 class BadFile:
@@ -100,8 +126,9 @@ Parser = Callable[[Path], InteractiveSession]
 _NS_PER_SECOND = 1_000_000_000
 
 
-_INSERT = "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-_NO_FIELDS = (None,) * 11
+_INSERT = "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_NO_FIELDS = (None,) * 12
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 # What binding one row's values can raise: that row's problem, not the index's.
 _ROW_ERRORS = (
     OverflowError,
@@ -304,10 +331,11 @@ def _row(
     created_s, created_frac = s.created_at.split()
     updated_s, updated_frac = s.updated_at.split()
     drafts = json.dumps([str(d) for d in s.draft_ids])
+    head = SessionSummary.of(s).head_json()
     return (
         path.name, *ident,
         str(s.session_id), str(s.goal_id), s.channel_id, s.agent_id, s.state.value,
-        created_s, created_frac, updated_s, updated_frac, len(s.messages), drafts, None,
+        created_s, created_frac, updated_s, updated_frac, len(s.messages), drafts, head, None,
     )  # fmt: skip
 
 
@@ -316,7 +344,7 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
     bad: list[BadFile] = []
     rows = db.execute(
         "SELECT name, session_id, goal_id, channel_id, agent_id, state, created_s, created_frac,"
-        " updated_s, updated_frac, message_count, draft_ids, error FROM sessions"
+        " updated_s, updated_frac, message_count, draft_ids, json_head, error FROM sessions"
         " ORDER BY updated_s DESC, updated_frac DESC, name"
     )
     states = {s.value: s for s in InteractiveSessionState}
@@ -324,7 +352,7 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
     from_split = Timestamp.from_split  # only inside a leap second
     for (
         name, sid, gid, channel, agent, state,
-        created_s, created_frac, updated_s, updated_frac, count, drafts, error,
+        created_s, created_frac, updated_s, updated_frac, count, drafts, head, error,
     ) in rows:  # fmt: skip
         if error is not None:
             bad.append(BadFile(folder / name, error))
@@ -351,6 +379,7 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
                 updated,
                 count,
                 tuple(UUID(d) for d in json.loads(drafts)) if drafts != "[]" else (),
+                head,
             )
         )
     bad.sort(key=lambda b: b.path.name)
