@@ -103,6 +103,10 @@ def test_without_the_sandbox_writes_outside_staging_are_reported(
     assert live.show(sid)["sandbox"] == {
         "enabled": False, "reason": "turned off for this session (--no-sandbox or TA_SANDBOX)"
     }  # fmt: skip
+    # Decisions are the human's: `ta draft approve`/`apply` run by the agent are refused.
+    for name in ("draft_approve", "draft_apply"):
+        assert seen[name].startswith("denied") and "human reviewer" in seen[name], seen[name]
+    assert draft(live, str(scene["draft"]))["status"] == "pending_review"
     # An edited draft is refused at apply (its seal no longer matches).
     assert seen["draft_edit"] == "done"
     result = live.ta("draft", "apply", str(scene["draft"]))
@@ -147,3 +151,21 @@ def test_real_agents_work_normally_in_the_sandbox(live: Live, tmp_path: Path) ->
         server.shutdown()
     assert not Path("/tmp/scratch").exists() or Path("/tmp/scratch").read_text() != "scratch\n"
     assert wait_for(lambda: live.show(sid)["state"] == "completed")
+
+
+def test_without_bubblewrap_ta_run_refuses_unless_told_to_run_unconfined(live: Live) -> None:
+    live.env["TA_SANDBOX"] = ""  # the default: the agent config's (on)
+    live.env["TA_BWRAP"] = "/nonexistent/bwrap"
+    before = sorted(p.name for p in live.ta_dir.iterdir())
+    result = live.ta("run", "t", "--detach", "--", PYTHON, "-c", "print('hi')")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "no sandbox on this machine" in result.stderr
+    assert "--no-sandbox" in result.stderr
+    assert sorted(p.name for p in live.ta_dir.iterdir()) == before  # nothing was created
+    doctor = live.json("doctor", "--json")
+    assert {"name": "sandbox", "ok": False}.items() <= next(
+        f for f in doctor if f["name"] == "sandbox"
+    ).items()
+    sid = live.ok("run", "t", "--detach", "--no-sandbox", "--", PYTHON, "-c", "print('hi')").strip()
+    finish(live, sid)
+    assert live.show(sid)["sandbox"]["enabled"] is False

@@ -32,7 +32,11 @@ def open_project(args: argparse.Namespace) -> Project:
 
 
 def cli_channel_id() -> str:
-    """``cli:<tty>`` when run from a terminal, else ``cli:<pid>`` (SPEC §1)."""
+    """``cli:<tty>`` when run from a terminal, else ``cli:<pid>`` (SPEC §1); ``agent:<id>`` when
+    run by a session's agent (its host sets ``TA_SESSION_ID``): agents never decide on drafts."""
+    inside = os.environ.get("TA_SESSION_ID", "").strip()
+    if inside:
+        return f"agent:{inside[:36]}"
     for fd in (0, 1, 2):
         try:
             if os.isatty(fd):

@@ -31,6 +31,14 @@ class DraftService:
         self.channel_id = channel_id
         self.sessions = SessionService(project, channel_id)
 
+    def _reviewer_only(self, what: str) -> None:
+        """Decisions and apply are the human's: an agent (a channel ``agent:…``) is refused."""
+        if self.channel_id.startswith("agent:"):
+            raise ServiceError(
+                f"{what} is for the human reviewer; refused from inside a session's agent"
+                " (TA_SESSION_ID is set)"
+            )
+
     def resolve(self, text: str) -> UUID:
         """A draft id from its full form or a unique prefix."""
         return self.project.drafts.resolve(text)
@@ -96,6 +104,7 @@ class DraftService:
         """Record a decision on some artifacts (all when ``uris`` is empty) of an open draft."""
         from ta_session.workspace.review import decide
 
+        self._reviewer_only("deciding on a draft")
         if text is not None:
             valid_text(text, "reason" if disposition is Disposition.REJECTED else "comment")
         if disposition is Disposition.DISCUSS and not (text or "").strip():
@@ -135,6 +144,7 @@ class DraftService:
         ``allow_setuid``)."""
         from ta_session.workspace.apply import ApplyError, apply_draft
 
+        self._reviewer_only("applying a draft")
         try:
             paths = apply_draft(self.project, draft_id, force=force, channel_id=self.channel_id,
                                 allow_setuid=allow_setuid)  # fmt: skip

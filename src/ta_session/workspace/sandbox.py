@@ -59,8 +59,11 @@ class SandboxPolicy:
 @functools.lru_cache(maxsize=1)
 def probe() -> SandboxSupport:
     """Can this machine run a bubblewrap sandbox? (Runs ``bwrap`` once: a few milliseconds.)"""
-    tool = shutil.which(BWRAP)
+    wanted = os.environ.get("TA_BWRAP") or BWRAP  # bwrap installed elsewhere
+    tool = shutil.which(wanted)
     if tool is None:
+        if wanted != BWRAP:
+            return SandboxSupport(False, None, f"TA_BWRAP is {wanted!r}, which is not a program")
         return SandboxSupport(
             False, None, "bubblewrap is not installed (apt-get install bubblewrap)"
         )
