@@ -16,6 +16,7 @@ from ta_session.store import Project, SessionSummary
 from ta_session.store.hosts import HostStatus
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_PLAIN_TAILS: dict[HostState, str] = {}
 
 
 def elapsed_seconds(summary: SessionSummary | InteractiveSession, now: Timestamp) -> int:
@@ -52,6 +53,13 @@ class SessionRow:
         s = self.summary
         if isinstance(s, InteractiveSession):
             return _ENCODE(self.to_json(drafts))
+        if not s.draft_ids and self.host.pid is None:
+            # Most rows of a long listing: a finished or lost session, no drafts. Their live
+            # part is one of a few strings.
+            tail = _PLAIN_TAILS.get(self.host.status)
+            if tail is None:
+                tail = _PLAIN_TAILS[self.host.status] = _ENCODE(self._live_fields(drafts, []))[1:]
+            return s.head_json() + ", " + tail
         live = self._live_fields(drafts, [str(d) for d in s.draft_ids])
         return s.head_json() + ", " + _ENCODE(live)[1:]
 
