@@ -67,7 +67,7 @@ def build_plan(
     workspace = goal.workspace_path or str(project.root)
     agent_argv, confinement = list(argv), None
     if goal.sandbox.get("enabled"):
-        argv, confinement = _confined(argv, goal, project, workspace)
+        argv, confinement = _confined(argv, goal, project, workspace, env.get("PATH"))
     interactive = config.interactive
     submit_key = config.submit_key
     if interactive.output_capture != "pty" and submit_key == "\r":
@@ -92,11 +92,11 @@ def build_plan(
 
 
 def _confined(
-    argv: list[str], goal: Goal, project: Project, workspace: str
+    argv: list[str], goal: Goal, project: Project, workspace: str, search_path: str | None
 ) -> tuple[list[str], str]:
     """``argv`` inside the sandbox the session was started with (``goal.sandbox``), and a
     description of it for the log."""
-    from ta_session.workspace.sandbox import SandboxPolicy, probe, wrap
+    from ta_session.workspace.sandbox import SandboxPolicy, probe, visible_installation, wrap
 
     support = probe()
     if not support.available or support.tool is None:
@@ -108,6 +108,8 @@ def _confined(
         project=project.root,
         writable=tuple(Path(p) for p in goal.sandbox.get("writable") or []),
         hidden=(project.layout.ta_dir,),
+        visible=visible_installation(search_path),
+        search_path=search_path,
     )
     return wrap(argv, policy, support.tool), policy.describe()
 

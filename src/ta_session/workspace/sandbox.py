@@ -19,7 +19,8 @@ import functools
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,10 @@ class SandboxPolicy:
     project: Path
     writable: tuple[Path, ...] = ()
     hidden: tuple[Path, ...] = field(default=())  # folders replaced by an empty one
+    # Kept visible (read-only) even under the private /tmp: the agent's PATH folders and the
+    # Python installation ta runs from (its agents, the demo's, run `python -m ta_session…`).
+    visible: tuple[Path, ...] = field(default=())
+    search_path: str | None = None  # the agent's PATH, to find its program
 
     def describe(self) -> str:
         parts = [f"workspace {self.workspace} writable", "everything else read-only"]
@@ -89,6 +94,37 @@ def expand(path: str, home: str | None = None) -> Path:
     return Path(path)
 
 
+def _install_root(path: Path) -> list[Path]:
+    """The virtual environment (a folder with ``pyvenv.cfg``) that ``path`` is part of, if any:
+    its interpreter needs the whole of it."""
+    for folder in path.parents:
+        if (folder / "pyvenv.cfg").is_file():
+            return [folder]
+    return []
+
+
+def _outermost(paths: Iterable[Path]) -> list[Path]:
+    """``paths`` without those inside another one (binding the outer one shows them)."""
+    chosen: list[Path] = []
+    for path in sorted(set(paths), key=lambda p: len(p.parts)):
+        if not any(path.is_relative_to(outer) for outer in chosen):
+            chosen.append(path)
+    return chosen
+
+
+def visible_installation(search_path: str | None) -> tuple[Path, ...]:
+    """What a confined agent must still see of this machine's software when it lives under
+    ``/tmp``: the folders of its PATH (with their virtual environments) and the Python
+    installation and source folder ta itself runs from."""
+    import ta_session
+
+    found = [Path(sys.prefix), Path(ta_session.__file__).resolve().parents[1]]
+    for entry in (search_path or "").split(os.pathsep):
+        if entry:
+            found += [Path(entry), *_install_root(Path(entry) / "x")]
+    return tuple(found)
+
+
 def wrap(argv: Sequence[str], policy: SandboxPolicy, tool: str) -> list[str]:
     """``argv`` run inside the sandbox that ``policy`` describes."""
     args = [
@@ -100,12 +136,14 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, tool: str) -> list[str]:
         "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent",
     ]  # fmt: skip
-    # The private /tmp would hide a project, or the agent's program, kept there: show them
-    # again, read-only.
-    program = shutil.which(argv[0]) if argv else None
-    for shown in (policy.project, Path(program).resolve() if program else None):
-        if shown is not None and shown.is_relative_to("/tmp"):
-            args += ["--ro-bind", str(shown), str(shown)]
+    # The private /tmp would hide a project, or the agent's programs, kept there: show those
+    # again, read-only (and nothing else of the real /tmp: its sockets stay out of reach).
+    program = shutil.which(argv[0], path=policy.search_path) if argv else None
+    wanted = [policy.project, *policy.visible]
+    if program is not None:
+        wanted += [Path(program).resolve(), *_install_root(Path(program))]
+    for shown in _outermost(p for p in wanted if p.is_relative_to("/tmp") and p.exists()):
+        args += ["--ro-bind", str(shown), str(shown)]
     # A hidden folder that holds the workspace (.ta/ holds .ta/staging/…) is hidden first and
     # the workspace mounted back into it; one inside the workspace (.ta/ of a --no-staging
     # session) is hidden after the workspace is mounted, or the mount would show it again.
