@@ -142,6 +142,9 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, tool: str) -> list[str]:
     wanted = [policy.project, *policy.visible]
     if program is not None:
         wanted += [Path(program).resolve(), *_install_root(Path(program))]
+    for arg in argv[1:]:  # a script named on the command line, with the folder it imports from
+        if arg.startswith("/tmp/") and os.path.exists(arg):
+            wanted.append(Path(arg) if os.path.isdir(arg) else Path(arg).parent)
     for shown in _outermost(p for p in wanted if p.is_relative_to("/tmp") and p.exists()):
         args += ["--ro-bind", str(shown), str(shown)]
     # A hidden folder that holds the workspace (.ta/ holds .ta/staging/…) is hidden first and
