@@ -89,6 +89,9 @@ class Server:
         self.root = root
         env = {**os.environ, "NO_COLOR": "1"}
         env.pop("TA_PROJECT_ROOT", None)
+        # The agents here are scripts in the bench's work folder, which the sandbox's private
+        # /tmp would hide; the sandbox has its own benchmark (bench_sandbox.py).
+        env["TA_SANDBOX"] = "off"
         self.env = env
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ta_session", "serve", "--port", "0"], cwd=root, env=env,
