@@ -43,13 +43,19 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ta_session.channels.client import HostClient
 from ta_session.host.wire import FrameKind, ProtocolError, encode, encode_resize
 
-QUEUE_LIMIT = 2 << 20  # bytes of output queued for one viewer before it is resynchronised
+QUEUE_LIMIT = 1 << 20  # bytes of output queued for one viewer before it is resynchronised
 RECENT_BYTES = 64 << 10  # output kept to draw a joining or resynchronised viewer's screen
 MAX_INPUT = 64 << 10  # one keystroke message (a paste) at most
 RESET = b"\x1bc"  # RIS: a full terminal reset before a resynchronised viewer's redraw
 CLEAR_SCREEN = b"\x1b[H\x1b[2J"  # what the host puts before its redraw of an attaching terminal
 BATCH_DELAY = 0.005  # seconds output may wait to be joined with more (fewer, larger messages)
 BATCH_BYTES = 128 << 10  # ... unless this much is waiting already
+# Output sent to one viewer, at most, in bytes per second (after a burst of VIEWER_BURST): far
+# more than a person can read or a browser terminal draw, and it bounds what each viewer costs
+# the machine, so the agent's throughput does not fall with the number of viewers. Output
+# beyond it waits in the viewer's queue, joined, and past QUEUE_LIMIT the viewer resyncs.
+VIEWER_RATE = 2_000_000
+VIEWER_BURST = 1 << 20
 OWN_CLOSE_GRACE = 2.0  # seconds a viewer whose own connection closed waits for the feed's end
 FEED_CHANNEL = "web:viewers"  # the channel id of the shared output connection
 
@@ -223,30 +229,39 @@ class Viewer:
         self.dropped = 0
         self.allow_input = True
         self.closed_reason: str | None = None
+        self.send_at = 0.0  # the rate limit: when the next output may go (loop time)
+        self.behind = False  # its queued output was dropped: it is redrawn when it may send
 
     # -- host → viewer (called by the feed and by the viewer's own connection) ----------------
 
     def push_output(self, data: bytes) -> None:
         if self.closed_reason is not None:
             return
+        if self.behind:  # it will be redrawn from the recent output, which has this chunk
+            self.dropped += len(data)
+            return
         if self.queued + len(data) > QUEUE_LIMIT:
-            self._resync()
+            self._fall_behind(len(data))
             return
         self.queue.append(data)
         self.queued += len(data)
         self.ready.set()
 
-    def _resync(self) -> None:
-        """Too far behind: drop the queued output, keep the events, redraw from the feed's
-        recent output (which already holds the chunk that did not fit)."""
-        kept = [item for item in self.queue if isinstance(item, str)]
-        self.dropped += self.queued
-        self.queue = deque(kept)
-        self.queue.append(json.dumps({"type": "resync", "dropped_bytes": self.dropped}))
-        redraw = self.feed.redraw() if self.feed is not None else RESET
-        self.queue.append(redraw)
-        self.queued = len(redraw)
+    def _fall_behind(self, incoming: int) -> None:
+        """Too far behind: drop the queued output (the events keep their place). The redraw
+        is made when the viewer may send again (``to_viewer``), so however often it overflows
+        meanwhile it gets one resync, drawn from the newest output."""
+        self.queue = deque(item for item in self.queue if isinstance(item, str))
+        self.dropped += self.queued + incoming
+        self.queued = 0
+        self.behind = True
         self.ready.set()
+
+    def _resync(self) -> tuple[str, bytes]:
+        """The notice and the redraw of a viewer that fell behind."""
+        self.behind = False
+        notice = json.dumps({"type": "resync", "dropped_bytes": self.dropped})
+        return notice, self.feed.redraw() if self.feed is not None else RESET
 
     def push_text(self, text: str) -> None:
         if self.closed_reason is not None:
@@ -292,20 +307,37 @@ class Viewer:
             self.host_closed()
 
     async def to_viewer(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self.ready.wait()
             self.ready.clear()
-            while self.queue:
-                item = self.queue.popleft()
+            while self.queue or self.behind:
+                item = self.queue[0] if self.queue else None
                 if isinstance(item, str):
+                    self.queue.popleft()
                     await self.ws.send_text(item)
                     continue
-                # Output that piled up while the socket was busy: one message.
-                parts = [item]
+                wait = self.send_at - loop.time()
+                if wait > 0 and self.closed_reason is None:
+                    # Over the rate: let more output pile up (it goes out joined), or resync.
+                    await asyncio.sleep(wait)
+                    continue
+                if self.behind:
+                    notice, redraw = self._resync()
+                    await self.ws.send_text(notice)
+                    parts = [redraw]
+                else:
+                    # Output that piled up while the socket was busy: one message.
+                    parts = [self.queue.popleft()]  # type: ignore[list-item]
+                    self.queued -= len(parts[0])
                 while self.queue and isinstance(self.queue[0], bytes):
-                    parts.append(self.queue.popleft())  # type: ignore[arg-type]
+                    chunk = self.queue.popleft()
+                    self.queued -= len(chunk)
+                    parts.append(chunk)  # type: ignore[arg-type]
                 data = parts[0] if len(parts) == 1 else b"".join(parts)
-                self.queued -= len(data)
+                now = loop.time()
+                self.send_at = max(self.send_at, now - VIEWER_BURST / VIEWER_RATE)
+                self.send_at += len(data) / VIEWER_RATE
                 await self.ws.send_bytes(data)
             if self.closed_reason is not None:
                 return
