@@ -85,10 +85,15 @@ STAMP = re.compile(rb"@(\d{6,})@")
 class Server:
     """A ``ta serve`` process for one project."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, src: Path | None = None):
         self.root = root
         env = {**os.environ, "NO_COLOR": "1"}
+        if src is not None:  # another version's source (a side-by-side comparison)
+            env["PYTHONPATH"] = str(src)
         env.pop("TA_PROJECT_ROOT", None)
+        # The agents here are scripts in the bench's work folder, which the sandbox's private
+        # /tmp would hide; the sandbox has its own benchmark (bench_sandbox.py).
+        env["TA_SANDBOX"] = "off"
         self.env = env
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ta_session", "serve", "--port", "0"], cwd=root, env=env,

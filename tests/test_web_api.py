@@ -411,6 +411,33 @@ def test_terminal_websocket_relays_output_keys_and_refuses_bad_messages(
         assert message["type"] == "error" and "no session" in message["message"].lower()
 
 
+def test_viewers_share_one_host_connection_and_a_late_viewer_sees_the_screen(
+    web: Web, live: Live
+) -> None:
+    sid = web.start(*agent("ttyprobe.py"))
+    live.wait_output(sid, "TTYPROBE ready")
+    with terminal(web, sid) as first, terminal(web, sid, **{"X-TA-Client": "other"}) as second:
+        read_until(first, b"TTYPROBE ready")
+        first.send(b"a")
+        read_until(first, b"KEY 61")
+        read_until(second, b"KEY 61")
+        channels = web.ok("GET", f"/api/sessions/{sid}/status")["channels"]
+        names = sorted(c["channel_id"] for c in channels)
+        # One output connection for both viewers, and one of its own per viewer (typing).
+        assert names.count("web:viewers") == 1, names
+        assert "web:tests" in names and "web:other" in names, names
+        with terminal(web, sid) as late:  # joins the running feed: its recent output first
+            welcome = json.loads(late.recv(timeout=20))
+            assert welcome["type"] == "welcome"
+            read_until(late, b"KEY 61")
+        second.send(b"b")  # typed by the second viewer: every viewer sees the echo
+        read_until(first, b"KEY 62")
+        read_until(second, b"KEY 62")
+    typed = [e for e in web.ok("GET", f"/api/audit?session={sid}")
+             if e["action"] == "channel_attached"]  # fmt: skip
+    assert {e["channel_id"] for e in typed} >= {"web:tests", "web:other", "web:viewers"}
+
+
 def read_until_closed(ws: Any) -> tuple[bytes, list[dict[str, Any]]]:
     from websockets.exceptions import ConnectionClosed
 

@@ -17,15 +17,18 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 
+from ta_session.channels.client import HostClient
 from ta_session.model.errors import TaError
+from ta_session.service.link import HostLink
 from ta_session.store import Project
 from ta_session.web import assets
 from ta_session.web.api import BadRequest, Endpoint, parse_body, parse_query, status_for
 from ta_session.web.auth import Access, ASGIApp, Guard, client_id_of
 from ta_session.web.events import ListWatcher
+from ta_session.web.listing import Listing
 from ta_session.web.openapi import document
-from ta_session.web.routes import ENDPOINTS, Caller, Titles, session_list
-from ta_session.web.terminal import Bridge
+from ta_session.web.routes import ENDPOINTS, Caller, RawJSON, Titles
+from ta_session.web.terminal import FEED_CHANNEL, Feeds, Viewer
 
 log = logging.getLogger("ta_session.web")
 
@@ -51,12 +54,14 @@ class Web:
         self.root = root
         self.actor = actor
         self.titles = Titles()
-        self.watcher = ListWatcher(lambda: session_list(self.caller("events"), True))
+        self.listing = Listing(self.titles.get)
+        self.watcher = ListWatcher(lambda: self.listing.text(Project(self.root), True))
+        self.feeds = Feeds()
 
     def caller(self, client_id: str) -> Caller:
         project = Project(self.root)
         project.audit.actor = self.actor
-        return Caller(project, f"web:{client_id}", self.titles)
+        return Caller(project, f"web:{client_id}", self.titles, self.listing)
 
     def route(self, endpoint: Endpoint) -> Route:
         async def handle(request: Request) -> Response:
@@ -66,7 +71,11 @@ class Web:
                 if endpoint.body is not None:
                     args.update(parse_body(await request.body(), endpoint.body))
                 caller = self.caller(client_id_of(request.scope))
+                if endpoint.method != "GET":
+                    self.listing.forget()  # before: a list built meanwhile may miss the change
                 result = await run_in_threadpool(endpoint.handler, caller, **args)
+                if endpoint.method != "GET":
+                    self.listing.forget()  # and after: one built meanwhile may predate it
             except BadRequest as exc:
                 return error(400, str(exc))
             except TaError as exc:
@@ -74,6 +83,8 @@ class Web:
             except Exception:
                 log.exception("%s %s failed", endpoint.method, endpoint.path)
                 return error(500, "internal error (details in the server's log)")
+            if isinstance(result, RawJSON):  # encoded already (the session list)
+                return Response(result.encode(), endpoint.status, media_type="application/json")
             return JSONResponse(result, status_code=endpoint.status)
 
         return Route(endpoint.path, handle, methods=[endpoint.method], name=endpoint.name)
@@ -91,20 +102,35 @@ class Web:
         except ValueError:
             pass
         await websocket.accept()
+        viewer = Viewer(websocket)
         try:
             sid = await run_in_threadpool(service.resolve, websocket.path_params["session_id"])
-            client = await run_in_threadpool(
-                service.link.connect, sid, role="attach", output="raw", size=size
-            )
+
+            async def shared() -> HostClient | None:
+                # The session's output connection, shared by all its viewers (terminal.py).
+                link = HostLink(caller.project, FEED_CHANNEL)
+                return await run_in_threadpool(link.connect, sid, role="attach", output="raw")
+
+            feed = await self.feeds.join(sid, viewer, shared)
+            client = None
+            if feed is not None:
+                try:
+                    # The viewer's own connection: its input, size and audit, no output.
+                    client = await run_in_threadpool(
+                        service.link.connect, sid, role="attach", output="none", size=size
+                    )
+                finally:
+                    if client is None:
+                        feed.leave(viewer)
         except TaError as exc:
             await websocket.send_json({"type": "error", "message": str(exc)})
             await websocket.close(1000)
             return
-        if client is None:
+        if feed is None or client is None:
             await websocket.send_json({"type": "closed", "reason": "the session has no live host"})
             await websocket.close(1000)
             return
-        await Bridge(websocket, client).run()
+        await viewer.run(feed, client)
 
     async def events(self, websocket: WebSocket) -> None:
         await self.watcher.serve(websocket)

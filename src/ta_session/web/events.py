@@ -1,7 +1,7 @@
 """The live session list: one watcher per server, pushing the list to every page that listens.
 
-The watcher reads the listing (the store's summary index and the hosts' records: cheap, see
-``SessionService.rows``) every ``INTERVAL`` seconds while at least one page listens, and sends
+The watcher reads the listing (``listing.py``: JSON text, rebuilt only when something changed)
+every ``INTERVAL`` seconds while at least one page listens, and sends
 the whole list to each listener when it differs from the last one sent. A listener that does
 not keep up misses intermediate lists, never the newest: each has a one-slot mailbox.
 """
@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -39,7 +38,7 @@ class Mailbox:
 
 
 class ListWatcher:
-    def __init__(self, read_list: Callable[[], list[dict[str, Any]]]):
+    def __init__(self, read_list: Callable[[], str]):  # the list as a JSON array
         self.read_list = read_list
         self.listeners: set[Mailbox] = set()
         self.last: str | None = None
@@ -52,7 +51,7 @@ class ListWatcher:
             except Exception as exc:  # a listing that fails now may work next time
                 text = json.dumps({"type": "error", "message": f"cannot list sessions: {exc}"})
             else:
-                text = json.dumps({"type": "sessions", "sessions": sessions})
+                text = f'{{"type": "sessions", "sessions": {sessions}}}'
             if text != self.last:
                 self.last = text
                 for box in self.listeners:

@@ -23,6 +23,7 @@ from ta_session.service.lifecycle import Outcome, SessionService
 from ta_session.service.views import SessionRow, elapsed_seconds
 from ta_session.store import Project
 from ta_session.web.api import Endpoint, Field
+from ta_session.web.listing import Listing
 
 QUESTION_SCAN = 256 << 10  # bytes of the audit log's tail searched for a session's question
 
@@ -44,6 +45,10 @@ class Titles:
         return title
 
 
+class RawJSON(str):
+    """A handler's answer that is JSON text already (the session list): sent as it is."""
+
+
 @dataclass
 class Caller:
     """Who is asking: the project, and the channel id the service records for them."""
@@ -51,6 +56,7 @@ class Caller:
     project: Project
     channel_id: str
     titles: Titles
+    listing: Listing | None = None  # the server's reusable session list, if it keeps one
 
     def sessions(self) -> SessionService:
         return SessionService(self.project, self.channel_id)
@@ -147,8 +153,10 @@ def draft_json(draft: Draft, *, diffs: bool = True) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- sessions
 
 
-def list_sessions(caller: Caller, all: bool = False) -> list[dict[str, Any]]:
+def list_sessions(caller: Caller, all: bool = False) -> list[dict[str, Any]] | RawJSON:
     """Sessions, newest activity first: alive ones, or all with ``all``."""
+    if caller.listing is not None:
+        return RawJSON(caller.listing.text(caller.project, all))
     return session_list(caller, all)
 
 

@@ -90,6 +90,9 @@ def serve(root: Path, options: ServeOptions, say: Callable[[str], None] = print)
         log_level="warning",
         access_log=False,  # request lines would carry ?token= on the first visit
         ws_max_size=1 << 20,
+        # No permessage-deflate: it compressed every viewer's copy of the output separately
+        # (20 viewers, 20 compressions of the same bytes), most of what viewers cost the CPU.
+        ws_per_message_deflate=False,
         ws_ping_interval=20,
         lifespan="off",
         timeout_graceful_shutdown=2,

@@ -1,19 +1,29 @@
-"""The WebSocket terminal bridge: one browser viewer ⇄ one attached connection to the host.
+"""The WebSocket terminal bridge: browser viewers ⇄ a session's host.
 
-Per viewer the bridge attaches to the session's host (``role="attach"``, raw output, the
-viewer's size) under the viewer's channel id, so the host audits the attach and logs lines
-typed in the page under ``web:<client>``. Then three things run at once:
+Output is read from the host **once per session**, however many viewers watch it: a ``Feed``
+holds one shared attached connection (``role="attach"``, raw output, channel ``web:viewers``)
+and fans each chunk out to every viewer of that session. Before, each viewer had an output
+connection of its own, so the host copied and sent every chunk once per viewer and this server
+parsed one stream per viewer; with 20 viewers that cost the agent two thirds of its throughput
+on a small machine.
 
-* **from the host**: frames are read as fast as the host sends them. OUTPUT becomes binary
-  WebSocket messages, CONTROL (events, activity, bye) becomes text messages, both through one
-  queue to the viewer;
-* **to the viewer**: the queue is drained into the WebSocket, consecutive output joined into
-  one message. The queue is bounded: a viewer that falls more than ``QUEUE_LIMIT`` bytes behind
-  has its queued output dropped and gets a terminal reset and the recent output instead (a
-  *resync*). Reading from the host never waits for the viewer, so a slow viewer never slows
-  the agent, the host or the other viewers;
+Each viewer still has a connection of its own, ``role="attach"`` with ``output="none"``, under
+its channel id ``web:<client>``: the host audits its attach and detach, logs lines typed in the
+page under that id (the host names the typist by connection), takes its size (and nudges the
+agent to repaint when it attaches), and tells it alone when a keystroke was refused. That
+connection carries no output, so it costs the host nothing per chunk.
+
+Per viewer three things run at once:
+
+* **host → viewer**: the feed pushes output (binary) and the host's events (text) into the
+  viewer's queue; the viewer's own connection adds the ``status_update`` events (some are meant
+  for it alone). The queue is bounded: a viewer more than ``QUEUE_LIMIT`` bytes behind has its
+  queued output dropped and gets a ``resync`` notice, a terminal reset and the recent output.
+  Pushing never waits, so a slow viewer never slows the feed, the agent or other viewers;
+* **to the viewer**: the queue is drained into the WebSocket; output that piled up while the
+  socket was busy goes out joined, as one message;
 * **from the viewer**: keystrokes (binary, or ``{"type":"input"}``) and sizes
-  (``{"type":"resize"}``) go to the host as INPUT and RESIZE frames.
+  (``{"type":"resize"}``) go to the host on the viewer's own connection.
 
 A malformed message from the viewer gets an ``error`` message and closes this viewer only.
 """
@@ -25,103 +35,309 @@ import contextlib
 import json
 import socket
 from collections import deque
-from typing import Any
+from collections.abc import Awaitable, Callable
+from uuid import UUID
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ta_session.channels.client import HostClient
-from ta_session.host.wire import (
-    FrameKind,
-    FrameReader,
-    ProtocolError,
-    encode,
-    encode_resize,
-)
+from ta_session.host.wire import FrameKind, ProtocolError, encode, encode_resize
 
-QUEUE_LIMIT = 2 << 20  # bytes of output queued for one viewer before it is resynchronised
-RECENT_BYTES = 64 << 10  # output kept to redraw a resynchronised viewer
+QUEUE_LIMIT = 1 << 20  # bytes of output queued for one viewer before it is resynchronised
+RECENT_BYTES = 64 << 10  # output kept to draw a joining or resynchronised viewer's screen
 MAX_INPUT = 64 << 10  # one keystroke message (a paste) at most
-RESET = b"\x1bc"  # RIS: a full terminal reset before the redraw
+RESET = b"\x1bc"  # RIS: a full terminal reset before a resynchronised viewer's redraw
+CLEAR_SCREEN = b"\x1b[H\x1b[2J"  # what the host puts before its redraw of an attaching terminal
 BATCH_DELAY = 0.005  # seconds output may wait to be joined with more (fewer, larger messages)
+BATCH_BYTES = 128 << 10  # ... unless this much is waiting already
+# Output sent to one viewer, at most, in bytes per second (after a burst of VIEWER_BURST): far
+# more than a person can read or a browser terminal draw, and it bounds what each viewer costs
+# the machine, so the agent's throughput does not fall with the number of viewers. Output
+# beyond it waits in the viewer's queue, joined, and past QUEUE_LIMIT the viewer resyncs.
+VIEWER_RATE = 2_000_000
+VIEWER_BURST = 1 << 20
+OWN_CLOSE_GRACE = 2.0  # seconds a viewer whose own connection closed waits for the feed's end
+FEED_CHANNEL = "web:viewers"  # the channel id of the shared output connection
+
+Connect = Callable[[], Awaitable[HostClient | None]]
 
 
-class Bridge:
-    def __init__(self, websocket: WebSocket, client: HostClient):
-        self.ws = websocket
+class Feed:
+    """One session's shared output connection, fanned out to the viewers of that session."""
+
+    def __init__(self, sid: UUID, client: HostClient, on_closed: Callable[[Feed], None]):
+        self.sid = sid
         self.client = client
         self.sock: socket.socket = client.sock
-        self.queue: deque[bytes | str] = deque()
-        self.queued = 0  # bytes of output in the queue
-        self.ready = asyncio.Event()
-        self.recent = bytearray()
-        self.dropped = 0
-        self.allow_input = bool(client.welcome.get("allow_human_input", True))
-        self.closed_reason: str | None = None
+        self.viewers: set[Viewer] = set()
+        self.recent = bytearray()  # the latest output, to draw a joining viewer's screen
+        self.pending: list[bytes] = []  # output waiting to be joined into one batch
+        self.pending_bytes = 0
+        self.flush_handle: asyncio.TimerHandle | None = None
+        self.closed = asyncio.Event()
+        self.on_closed = on_closed
+        self.task: asyncio.Task[None] | None = None
 
-    # -- host → viewer ----------------------------------------------------------------------
+    def start(self) -> None:
+        self.sock.setblocking(False)
+        self.task = asyncio.create_task(self._read())
 
-    def _push_output(self, data: bytes) -> None:
+    def first_screen(self) -> bytes:
+        """What a viewer joining a running feed sees first: a clear screen and the recent
+        output, as the host draws a newly attached terminal (the feed's first output *is* that
+        redraw, so ``recent`` mirrors the host's own). This is the hook for the host's screen
+        model: once the host answers ``{"type": "screen"}`` with a snapshot, ask for it here."""
+        if not self.recent:
+            return b""
+        return CLEAR_SCREEN + bytes(self.recent[-RECENT_BYTES:])
+
+    def redraw(self) -> bytes:
+        """A resynchronised viewer's screen: a full reset, then the recent output."""
+        return RESET + bytes(self.recent[-RECENT_BYTES:])
+
+    def join(self, viewer: Viewer) -> None:
+        self.flush()  # output read before the join belongs to the first screen, not after it
+        screen = self.first_screen()
+        if screen:
+            viewer.push_output(screen)
+        self.viewers.add(viewer)
+
+    def leave(self, viewer: Viewer) -> None:
+        self.viewers.discard(viewer)
+        if not self.viewers:
+            self.close()
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        if self.flush_handle is not None:
+            self.flush_handle.cancel()
+            self.flush_handle = None
+        self.client.close()
+        if not self.closed.is_set():
+            self.closed.set()
+            self.on_closed(self)
+
+    # -- host → viewers ---------------------------------------------------------------------
+
+    def _output(self, data: bytes) -> None:
+        self.pending.append(data)
+        self.pending_bytes += len(data)
+        if self.pending_bytes >= BATCH_BYTES:
+            self.flush()
+        elif self.flush_handle is None:
+            loop = asyncio.get_running_loop()
+            self.flush_handle = loop.call_later(BATCH_DELAY, self.flush)
+
+    def flush(self) -> None:
+        """One joined chunk to every viewer: the same bytes object, never a copy per viewer."""
+        if self.flush_handle is not None:
+            self.flush_handle.cancel()
+            self.flush_handle = None
+        if not self.pending:
+            return
+        data = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
+        self.pending.clear()
+        self.pending_bytes = 0
         self.recent += data
         if len(self.recent) > 2 * RECENT_BYTES:
             del self.recent[:-RECENT_BYTES]
-        if self.queued + len(data) > QUEUE_LIMIT:
-            self._resync()
-            return
-        self.queue.append(data)
-        self.queued += len(data)
-        self.ready.set()
+        for viewer in self.viewers:
+            viewer.push_output(data)
 
-    def _resync(self) -> None:
-        """Too far behind: drop the queued output, keep the events, redraw from the recent
-        output."""
-        kept = [item for item in self.queue if isinstance(item, str)]
-        self.dropped += self.queued
-        self.queue = deque(kept)
-        self.queue.append(json.dumps({"type": "resync", "dropped_bytes": self.dropped}))
-        redraw = RESET + bytes(self.recent[-RECENT_BYTES:])
-        self.queue.append(redraw)
-        self.queued = len(redraw)
-        self.ready.set()
+    def _control(self, payload: bytes) -> None:
+        self.flush()  # events keep their place after the output that came before them
+        text = payload.decode("utf-8", "replace")
+        with contextlib.suppress(ValueError, AttributeError):
+            message = json.loads(text)
+            # status_update events come to each viewer on its own connection (some are for it
+            # alone); replies and the welcome are this connection's own business.
+            if message.get("event_type") == "status_update" or message.get("type") in (
+                "welcome",
+                "reply",
+            ):
+                return
+        for viewer in self.viewers:
+            viewer.push_text(text)
 
-    def _push_text(self, text: str) -> None:
-        self.queue.append(text)
-        self.ready.set()
-
-    async def from_host(self, frames: list[Any], reader: FrameReader) -> None:
+    async def _read(self) -> None:
         loop = asyncio.get_running_loop()
+        frames, reader = self.client.take_reader()
+        note: str | None = None
         try:
             while True:
                 for frame in frames:
                     if frame.kind is FrameKind.OUTPUT:
-                        self._push_output(frame.payload)
+                        self._output(frame.payload)
                     elif frame.kind is FrameKind.CONTROL:
-                        self._push_text(frame.payload.decode("utf-8", "replace"))
+                        self._control(frame.payload)
                 data = await loop.sock_recv(self.sock, 1 << 18)
                 if not data:
                     break
                 frames = reader.feed(data)
         except (OSError, ProtocolError) as exc:
-            self._push_text(json.dumps({"type": "error", "message": f"host connection: {exc}"}))
-        self._push_text(json.dumps({"type": "closed", "reason": "the session host closed"}))
+            note = json.dumps({"type": "error", "message": f"host connection: {exc}"})
+        self.flush()
+        for viewer in list(self.viewers):
+            if note is not None:
+                viewer.push_text(note)
+            viewer.host_closed()
+        self.task = None  # ending by itself: close() must not cancel the running task
+        self.close()
+
+
+class Feeds:
+    """The shared output connections of one server: one per session that has viewers."""
+
+    def __init__(self) -> None:
+        self.feeds: dict[UUID, Feed] = {}
+        self.locks: dict[UUID, asyncio.Lock] = {}
+
+    async def join(self, sid: UUID, viewer: Viewer, connect: Connect) -> Feed | None:
+        """Add ``viewer`` to the session's feed, connecting one first if there is none
+        (``connect`` returns a ``HostClient``, or None when the session has no live host)."""
+        # One lock per session ever viewed (a few hundred bytes each), kept: dropping one while
+        # a viewer waits on it could let two feeds of one session start.
+        lock = self.locks.setdefault(sid, asyncio.Lock())
+        async with lock:  # viewers arriving together share one connection
+            feed = self.feeds.get(sid)
+            if feed is None:
+                client = await connect()
+                if client is None:
+                    return None
+                feed = Feed(sid, client, self._closed)
+                self.feeds[sid] = feed
+                feed.start()
+            feed.join(viewer)  # no await between the lookup and the join: never a closed feed
+            return feed
+
+    def _closed(self, feed: Feed) -> None:
+        if self.feeds.get(feed.sid) is feed:
+            del self.feeds[feed.sid]
+
+
+class Viewer:
+    """One browser viewer: its WebSocket, its queue, its own connection to the host."""
+
+    def __init__(self, websocket: WebSocket):
+        self.ws = websocket
+        self.client: HostClient | None = None  # its own connection (input, size, audit)
+        self.feed: Feed | None = None
+        self.queue: deque[bytes | str] = deque()
+        self.queued = 0  # bytes of output in the queue
+        self.ready = asyncio.Event()
+        self.dropped = 0
+        self.allow_input = True
+        self.closed_reason: str | None = None
+        self.send_at = 0.0  # the rate limit: when the next output may go (loop time)
+        self.behind = False  # its queued output was dropped: it is redrawn when it may send
+
+    # -- host → viewer (called by the feed and by the viewer's own connection) ----------------
+
+    def push_output(self, data: bytes) -> None:
+        if self.closed_reason is not None:
+            return
+        if self.behind:  # it will be redrawn from the recent output, which has this chunk
+            self.dropped += len(data)
+            return
+        if self.queued + len(data) > QUEUE_LIMIT:
+            self._fall_behind(len(data))
+            return
+        self.queue.append(data)
+        self.queued += len(data)
+        self.ready.set()
+
+    def _fall_behind(self, incoming: int) -> None:
+        """Too far behind: drop the queued output (the events keep their place). The redraw
+        is made when the viewer may send again (``to_viewer``), so however often it overflows
+        meanwhile it gets one resync, drawn from the newest output."""
+        self.queue = deque(item for item in self.queue if isinstance(item, str))
+        self.dropped += self.queued + incoming
+        self.queued = 0
+        self.behind = True
+        self.ready.set()
+
+    def _resync(self) -> tuple[str, bytes]:
+        """The notice and the redraw of a viewer that fell behind."""
+        self.behind = False
+        notice = json.dumps({"type": "resync", "dropped_bytes": self.dropped})
+        return notice, self.feed.redraw() if self.feed is not None else RESET
+
+    def push_text(self, text: str) -> None:
+        if self.closed_reason is not None:
+            return
+        self.queue.append(text)
+        self.ready.set()
+
+    def host_closed(self) -> None:
+        self.push_text(json.dumps({"type": "closed", "reason": "the session host closed"}))
         self.closed_reason = "host closed"
         self.ready.set()
 
+    async def from_own_host(self) -> None:
+        """The viewer's own connection: its ``status_update`` events (everything else comes
+        from the feed, in order with the output)."""
+        assert self.client is not None and self.feed is not None
+        loop = asyncio.get_running_loop()
+        frames, reader = self.client.take_reader()
+        sock = self.client.sock
+        try:
+            while True:
+                for frame in frames:
+                    if frame.kind is not FrameKind.CONTROL:
+                        continue
+                    text = frame.payload.decode("utf-8", "replace")
+                    with contextlib.suppress(ValueError, AttributeError):
+                        message = json.loads(text)
+                        if message.get("event_type") == "status_update" or (
+                            message.get("type") == "error"
+                        ):
+                            self.push_text(text)
+                data = await loop.sock_recv(sock, 1 << 16)
+                if not data:
+                    break
+                frames = reader.feed(data)
+        except (OSError, ProtocolError) as exc:
+            self.push_text(json.dumps({"type": "error", "message": f"host connection: {exc}"}))
+        # The host closes every connection when the session ends; the feed then brings the end
+        # of the output and the bye. If only this connection closed, the viewer ends here.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.feed.closed.wait(), OWN_CLOSE_GRACE)
+        if self.closed_reason is None:
+            self.host_closed()
+
     async def to_viewer(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self.ready.wait()
-            if self.queued < QUEUE_LIMIT // 4 and self.closed_reason is None:
-                await asyncio.sleep(BATCH_DELAY)  # a busy agent: take several reads at once
             self.ready.clear()
-            while self.queue:
-                item = self.queue.popleft()
+            while self.queue or self.behind:
+                item = self.queue[0] if self.queue else None
                 if isinstance(item, str):
+                    self.queue.popleft()
                     await self.ws.send_text(item)
                     continue
-                parts = [item]
+                wait = self.send_at - loop.time()
+                if wait > 0 and self.closed_reason is None:
+                    # Over the rate: let more output pile up (it goes out joined), or resync.
+                    await asyncio.sleep(wait)
+                    continue
+                if self.behind:
+                    notice, redraw = self._resync()
+                    await self.ws.send_text(notice)
+                    parts = [redraw]
+                else:
+                    # Output that piled up while the socket was busy: one message.
+                    parts = [self.queue.popleft()]  # type: ignore[list-item]
+                    self.queued -= len(parts[0])
                 while self.queue and isinstance(self.queue[0], bytes):
-                    parts.append(self.queue.popleft())  # type: ignore[arg-type]
+                    chunk = self.queue.popleft()
+                    self.queued -= len(chunk)
+                    parts.append(chunk)  # type: ignore[arg-type]
                 data = parts[0] if len(parts) == 1 else b"".join(parts)
-                self.queued -= len(data)
+                now = loop.time()
+                self.send_at = max(self.send_at, now - VIEWER_BURST / VIEWER_RATE)
+                self.send_at += len(data) / VIEWER_RATE
                 await self.ws.send_bytes(data)
             if self.closed_reason is not None:
                 return
@@ -129,7 +345,9 @@ class Bridge:
     # -- viewer → host ----------------------------------------------------------------------
 
     async def from_viewer(self) -> None:
+        assert self.client is not None
         loop = asyncio.get_running_loop()
+        sock = self.client.sock
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -144,7 +362,7 @@ class Bridge:
             else:
                 data = encode(FrameKind.INPUT, data) if self.allow_input else b""
             if data:
-                await loop.sock_sendall(self.sock, data)
+                await loop.sock_sendall(sock, data)
 
     def _parse_text(self, text: str) -> bytes | None:
         try:
@@ -166,19 +384,22 @@ class Bridge:
                 raise ViewerError(f"input needs a string 'data' of at most {MAX_INPUT} bytes")
             return encode(FrameKind.INPUT, data.encode("utf-8")) if self.allow_input else None
         if kind == "ping":
-            self._push_text(json.dumps({"type": "pong", "t": message.get("t")}))
+            self.push_text(json.dumps({"type": "pong", "t": message.get("t")}))
             return None
         raise ViewerError(f"unknown message type {kind!r} (expected input, resize or ping)")
 
     # -- all together -----------------------------------------------------------------------
 
-    async def run(self) -> None:
-        self.sock.setblocking(False)
-        frames, reader = self.client.take_reader()
-        welcome = {**self.client.welcome, "type": "welcome"}
-        await self.ws.send_text(json.dumps(welcome))
+    async def run(self, feed: Feed, client: HostClient) -> None:
+        """Serve the viewer until it leaves or the session ends. ``feed`` has it already."""
+        self.feed, self.client = feed, client
+        self.allow_input = bool(client.welcome.get("allow_human_input", True))
+        client.sock.setblocking(False)
+        # The welcome goes first, before the first screen the feed has queued already.
+        self.queue.appendleft(json.dumps({**client.welcome, "type": "welcome"}))
+        self.ready.set()
         tasks = [
-            asyncio.create_task(self.from_host(frames, reader)),
+            asyncio.create_task(self.from_own_host()),
             asyncio.create_task(self.to_viewer()),
             asyncio.create_task(self.from_viewer()),
         ]
@@ -191,10 +412,11 @@ class Bridge:
                         await self.ws.send_text(json.dumps({"type": "error", "message": str(exc)}))
                         await self.ws.close(1003)
         finally:
+            feed.leave(self)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            self.client.close()
+            client.close()
         with contextlib.suppress(Exception):
             await self.ws.close()
 
