@@ -342,7 +342,8 @@ class Controller:
         changes), or with ``force`` taken on in memory, to be written when the session ends."""
         if note is None:
             by = f" by {channel_id}" if channel_id != HOST else ""
-            note = f"Session {target.value}{by}"
+            # "resumed", not "active": the log says what happened.
+            note = f"Session {'resumed' if target is ACTIVE else target.value}{by}"
         self.log_lines(due_only=False)
         change = self.records.change_state(target, channel_id=channel_id, note=note)
         if change is None:

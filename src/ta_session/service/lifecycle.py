@@ -241,7 +241,10 @@ class SessionService:
         )
         if self.link.is_live(sid):
             if self.load(sid).state is not PAUSED:
-                raise running
+                raise ServiceError(
+                    f"Session {short} is running (not paused): nothing to resume; attach with"
+                    f" 'ta session attach {short}'"
+                )
             self.dispatch(sid, Resume(), self._needs_host(sid))
             return Outcome(f"Session {short} resumed.")
         with self.launch_lock(sid):
