@@ -30,19 +30,11 @@ from ta_session.model import (
     Resume,
     SessionChannelError,
     TaError,
-    Timestamp,
-    format_elapsed,
 )
 from ta_session.model.draft import Draft
 from ta_session.service.errors import InvalidRequest, NoLiveHost, ServiceError, valid_text
-from ta_session.service.link import HostLink
-from ta_session.service.views import (
-    DraftStatuses,
-    SessionRow,
-    SessionStatus,
-    elapsed_seconds,
-)
-from ta_session.store import Project, StoreError
+from ta_session.service.reading import SessionReader, short_id
+from ta_session.store import StoreError
 from ta_session.store.locks import exclusive_lock
 
 if TYPE_CHECKING:
@@ -66,91 +58,12 @@ class Outcome:
     detail: Any = None  # action-specific: a reply's detail, a draft id …
 
 
-def _short(sid: UUID) -> str:
-    return str(sid)[:8]
-
-
 def _silent_host(sid: UUID) -> ServiceError:
-    return ServiceError(f"Session {_short(sid)}'s host is running but did not answer; retry")
+    return ServiceError(f"Session {short_id(sid)}'s host is running but did not answer; retry")
 
 
-class SessionService:
+class SessionService(SessionReader):
     """The session actions of one project, done on behalf of one channel (``cli:…``, ``web:…``)."""
-
-    def __init__(self, project: Project, channel_id: str):
-        self.project = project
-        self.channel_id = channel_id
-        self.link = HostLink(project, channel_id)
-
-    # -- finding sessions -------------------------------------------------------------------
-
-    def resolve(self, text: str) -> UUID:
-        """A session id from its full form or any unique prefix (else ``NotFoundError`` or
-        ``AmbiguousIdError``, whose messages say which)."""
-        return self.project.sessions.resolve(text)
-
-    def load(self, sid: UUID) -> InteractiveSession:
-        return self.project.sessions.load(sid)
-
-    def alive(self, sid: UUID) -> InteractiveSession:
-        """The session, which must not have ended."""
-        session = self.load(sid)
-        if not session.is_alive():
-            raise ServiceError(f"Session {_short(sid)} is {session.state.value}; it has ended.")
-        return session
-
-    def rows(self, *, include_finished: bool) -> list[SessionRow]:
-        """Sessions newest first (alive ones only unless ``include_finished``), with hosts."""
-        hosts = self.project.hosts
-        summaries = self.project.sessions.summaries()
-        if not include_finished:
-            summaries = [s for s in summaries if s.is_alive()]
-        recorded = hosts.recorded()  # most sessions have no host record: skip their reads
-        return [
-            SessionRow(
-                s,
-                hosts.status_of(
-                    s.session_id,
-                    s.is_alive(),
-                    hosts.read(s.session_id) if str(s.session_id) in recorded else None,
-                ),
-            )
-            for s in summaries
-        ]
-
-    def row(self, sid: UUID) -> SessionRow:
-        session = self.load(sid)
-        return SessionRow(session, self.project.host_status(sid, session.is_alive()))
-
-    def confinement(self, sid: UUID) -> dict[str, Any]:
-        """How the session's agent is confined (the goal's ``sandbox`` record; {} if unknown)."""
-        try:
-            return dict(self.project.goals.load(self.load(sid).goal_id).sandbox)
-        except (StoreError, OSError):
-            return {}
-
-    def drafts(self) -> DraftStatuses:
-        return DraftStatuses(self.project)
-
-    def status(self, sid: UUID) -> SessionStatus:
-        session = self.load(sid)
-        host = self.project.host_status(sid, session.is_alive())
-        activity = host.activity.value if host.live and host.activity else None
-        channels: list[dict[str, str]] = []
-        if host.live:
-            reply = self.link.ask(sid, {"type": "status"})
-            if reply is not None:
-                activity = reply.get("activity")
-                channels = list(reply.get("clients", []))
-        return SessionStatus(
-            session_id=sid,
-            state=session.state.value,
-            host=host,
-            activity=activity,
-            channels=channels,
-            messages=len(session.messages),
-            elapsed=format_elapsed(elapsed_seconds(session, Timestamp.now())),
-        )
 
     # -- the dispatcher ---------------------------------------------------------------------
 
@@ -174,15 +87,25 @@ class SessionService:
             reply = self.link.ask(sid, request)  # a resume may have started a host meanwhile
             if reply is not None:
                 return reply
-            if self.link.is_live(sid):
+            if self.link.is_live(sid) and not self._host_gone(sid):
                 raise ServiceError(
-                    f"Session {_short(sid)}'s host is running but did not answer; retry"
+                    f"Session {short_id(sid)}'s host is running but did not answer; retry"
                 )
             return offline()
 
+    def _host_gone(self, sid: UUID) -> bool:
+        """Wait a little for a host that no longer answers: it is usually ending its session
+        (another command closed it a moment ago). True once it is gone."""
+        deadline = time.monotonic() + FINISH_TIMEOUT
+        while time.monotonic() < deadline:
+            if not self.link.is_live(sid):
+                return True
+            time.sleep(0.05)
+        return False
+
     def _needs_host(self, sid: UUID) -> Callable[[], dict[str, Any]]:
         def refuse() -> dict[str, Any]:
-            raise NoLiveHost(_short(sid))
+            raise NoLiveHost(short_id(sid))
 
         return refuse
 
@@ -195,7 +118,7 @@ class SessionService:
         session = self.alive(sid)
         self._refuse_if_paused(session, "send guidance")
         self.dispatch(sid, Message(text), self._needs_host(sid))
-        return Outcome(f"Sent to session {_short(sid)}.")
+        return Outcome(f"Sent to session {short_id(sid)}.")
 
     def answer(self, sid: UUID, text: str, question_id: str | None = None) -> Outcome:
         """Answer the question the agent is waiting on (``question_id``: which one, when the
@@ -207,7 +130,7 @@ class SessionService:
         session = self.alive(sid)
         self._refuse_if_paused(session, "answer")
         self.dispatch(sid, Answer(question_id or "prompt", text), self._needs_host(sid))
-        return Outcome(f"Answered session {_short(sid)}.")
+        return Outcome(f"Answered session {short_id(sid)}.")
 
     @staticmethod
     def _refuse_if_paused(session: InteractiveSession, what: str) -> None:
@@ -222,7 +145,7 @@ class SessionService:
         self.alive(sid)
         reply = self.dispatch(sid, {"type": "goal_complete"}, self._needs_host(sid))
         detail = reply.get("detail")
-        return Outcome(f"Session {_short(sid)}: goal complete ({detail}).", detail=detail)
+        return Outcome(f"Session {short_id(sid)}: goal complete ({detail}).", detail=detail)
 
     # -- pause and resume -------------------------------------------------------------------
 
@@ -230,12 +153,12 @@ class SessionService:
         session = self.alive(sid)
         self._check_transition(session, PAUSED, "paused")
         self.dispatch(sid, Pause(), self._needs_host(sid))
-        return Outcome(f"Session {_short(sid)} paused.")
+        return Outcome(f"Session {short_id(sid)} paused.")
 
     def resume(self, sid: UUID) -> Outcome:
         """Continue a paused agent; relaunch the host of a lost session (the log continues)."""
         self.alive(sid)
-        short = _short(sid)
+        short = short_id(sid)
         running = ServiceError(
             f"Session {short} already has a running host; attach with 'ta session attach {short}'"
         )
@@ -280,9 +203,7 @@ class SessionService:
         """End the session as completed; its draft is built unless ``build_draft`` is false."""
         session = self.load(sid)
         if not session.is_alive():
-            return Outcome(
-                f"Session {_short(sid)} is already {session.state.value} — nothing to close."
-            )
+            return self._already_ended(session, COMPLETED, "closed")
         note = "Session closed" + ("" if build_draft else " without a draft")
         return self._finish(session, COMPLETED, "closed", note, Close(build_draft=build_draft),
                             build_draft=build_draft)  # fmt: skip
@@ -308,6 +229,9 @@ class SessionService:
         sid, short = session.session_id, session.short_id
 
         def offline() -> Outcome:
+            current = self.load(sid)
+            if not current.is_alive():  # ended while we waited for its host
+                return self._already_ended(current, target, verb)
             notes = self._end_lost_host(sid)
             if build_draft:
                 notes.append(self._draft_before_close(session))
@@ -321,7 +245,16 @@ class SessionService:
             previous, final = change.previous.value, change.session.state.value
             return Outcome(f"Session {short} {verb} ({previous} → {final}).", notes)
 
-        result = self.dispatch(sid, request, offline)
+        try:
+            result = self.dispatch(sid, request, offline)
+        except ServiceError:
+            current = self.load(sid)
+            if current.is_alive():
+                raise
+            # Another command ended it first (its host refused ours): say so, as for any
+            # session that has ended.
+            self._wait_until_finished(sid)
+            return self._already_ended(current, target, verb)
         if isinstance(result, Outcome):
             return result
         final = self._wait_until_finished(sid)
@@ -330,6 +263,18 @@ class SessionService:
             new = [d for d in self.load(sid).draft_ids if d not in session.draft_ids]
             notes.append(self._draft_note(self.project.drafts.load(new[-1]) if new else None))
         return Outcome(f"Session {short} {verb} ({session.state.value} → {final}).", notes)
+
+    def _already_ended(
+        self, session: InteractiveSession, target: InteractiveSessionState, verb: str
+    ) -> Outcome:
+        """Closing an ended session is nothing to do; aborting one is refused."""
+        short, state = session.short_id, session.state.value
+        if target is COMPLETED:
+            return Outcome(f"Session {short} is already {state} — nothing to close.")
+        raise ServiceError(
+            f"Session {short} is already {state} — it cannot be {verb} "
+            f"(invalid session transition from {state} to {target.value})."
+        )
 
     def _check_transition(
         self, session: InteractiveSession, target: InteractiveSessionState, verb: str
@@ -363,7 +308,7 @@ class SessionService:
         notes = []
 
         if hosts.end_lost_agent(sid):
-            notes.append(f"Ended what was left of session {_short(sid)}'s agent.")
+            notes.append(f"Ended what was left of session {short_id(sid)}'s agent.")
         clear_lost_host(self.project, sid)
         return notes
 
