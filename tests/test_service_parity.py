@@ -254,3 +254,34 @@ def live_agent_pids(live: Live, sid: str) -> list[int]:
             if status not in ("Z", "X"):
                 pids.append(int(entry.name))
     return pids
+
+
+def test_concurrent_close_and_abort_end_the_session_once(live: Live, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    sid = start_listening(live, tmp_path, "race")
+    commands = [["session", "close", sid], ["session", "close", sid], ["session", "abort", sid]]
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ta_session", *args],
+            cwd=live.root,
+            env=live.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in commands
+    ]
+    results = [(p.wait(60), *p.communicate()) for p in running]
+    ended = [r for r in results if r[0] == 0 and re.search(r"(closed|aborted) \(active → ", r[1])]
+    assert len(ended) == 1, results
+    final = session_record(live, sid)["state"]
+    for code, out, err in results:
+        if (code, out, err) in ended:
+            continue
+        assert "host is running but did not answer" not in err
+        assert f"already {final}" in out + err, (code, out, err)
+        assert err.count("\n") <= 1
+    changes = [e for e in live.audit(sid) if e["action"] == "state_changed"]
+    assert len(changes) == 1, changes
