@@ -81,6 +81,14 @@ class AgentControl(Protocol):
         """The fields of a ``welcome`` / ``status`` reply."""
 
 
+class QuestionAnswerer(Protocol):
+    """[mcp] Who holds the agent's pending ``ask_human`` questions (``AgentChannel``)."""
+
+    def answer(self, answer: Answer, channel_id: str) -> str | None:
+        """The reply's detail; None when ``answer`` is for no pending question. Raises
+        ``SessionChannelError`` for an answer that cannot be taken (already answered, …)."""
+
+
 class Controller:
     def __init__(
         self,
@@ -103,6 +111,9 @@ class Controller:
         self.stopping: StopReason | None = None
         self.build_on_exit = True
         self.lines = LineQueue()  # typed lines waiting to be logged
+        # MCP questions (``agent_channel.AgentChannel``), set by the server: an answer to one
+        # resolves it instead of being typed into the agent.
+        self.questions: QuestionAnswerer | None = None
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -140,6 +151,13 @@ class Controller:
         return self._to_agent(message.text, channel_id, "input_injected", "Guidance")
 
     def _answer(self, answer: Answer, channel_id: str) -> str:
+        if self.questions is not None:  # [mcp] a pending ask_human question takes it
+            if self.state is not ACTIVE:
+                raise SessionChannelError(f"the session is {self.state.value}; resume it first")
+            self.log_lines(due_only=False)
+            resolved = self.questions.answer(answer, channel_id)
+            if resolved is not None:
+                return resolved
         label = f"Answer to {answer.question_id}"
         return self._to_agent(
             answer.text, channel_id, "question_answered", label, answer.question_id
@@ -252,14 +270,19 @@ class Controller:
 
     # -- drafts -----------------------------------------------------------------------------
 
-    def build_draft(self, channel_id: str) -> str | None:
-        """Build a draft of the workspace now; emit ``draft_ready``. None when nothing changed."""
+    def build_draft(self, channel_id: str, note: str | None = None) -> str | None:
+        """Build a draft of the workspace now; emit ``draft_ready``. None when nothing changed.
+        ``note``: the agent's own summary (``request_checkpoint``), put before ours."""
         from ta_session.workspace.drafts import WorkspaceMissing
         from ta_session.workspace.review import build_draft
 
         try:
             draft = build_draft(
-                self.project, self.goal_id, session_id=self.session_id, channel_id=channel_id
+                self.project,
+                self.goal_id,
+                session_id=self.session_id,
+                channel_id=channel_id,
+                note=note,
             )
         except (WorkspaceMissing, RecordFormatError, StoreError, OSError) as exc:
             self.log(f"No draft: {exc}", channel_id)

@@ -47,12 +47,16 @@ class SandboxPolicy:
     project: Path
     writable: tuple[Path, ...] = ()
     hidden: tuple[Path, ...] = field(default=())  # folders replaced by an empty one
+    # (source, destination) read-write binds made last, e.g. the session's agent socket from
+    # the hidden .ta/run/ to a path in the private /tmp.
+    binds: tuple[tuple[Path, Path], ...] = ()
 
     def describe(self) -> str:
         parts = [f"workspace {self.workspace} writable", "everything else read-only"]
         parts += [f"{p} hidden" for p in self.hidden]
         if self.writable:
             parts.append("also writable: " + ", ".join(map(str, self.writable)))
+        parts += [f"{dest} bound to {source.name}" for source, dest in self.binds]
         return "bubblewrap: " + "; ".join(parts) + "; private /tmp; network on"
 
 
@@ -116,5 +120,7 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, tool: str) -> list[str]:
             args += ["--tmpfs", str(folder)]
     for path in policy.writable:
         args += ["--bind-try", str(path), str(path)]
+    for source, dest in policy.binds:
+        args += ["--bind", str(source), str(dest)]
     args += ["--chdir", str(policy.workspace), "--", *argv]
     return args
