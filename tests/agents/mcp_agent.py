@@ -10,6 +10,7 @@ argv[1]: a JSON list of steps, each one of
                                           (role "agent"); prints "SOCKET <i> <reply json>"
   {"main_socket": PATH}                   try to connect to a path (the project's main socket)
   {"hold": true}                          stay alive until stdin closes (for a live session)
+"quiet": true in a tool or hold step: print nothing for it.
 Prints "MCP AGENT DONE" at the end.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
 from typing import Any
@@ -46,7 +48,21 @@ def raw_socket(request: dict[str, Any]) -> dict[str, Any]:
             return {"ok": False, "error": str(exc)}
 
 
+def fill(value: Any, names: dict[str, str]) -> Any:
+    """``DRAFT`` (the last checkpoint's draft id) and ``SID`` (this session) filled in."""
+    if isinstance(value, str):
+        for key, text in names.items():
+            value = value.replace(key, text)
+        return value
+    if isinstance(value, dict):
+        return {k: fill(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, names) for v in value]
+    return value
+
+
 async def main(steps: list[dict[str, Any]]) -> None:
+    names = {"SID": os.environ.get("TA_SESSION_ID", "")}
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "ta_session", "mcp", "serve"], env=dict(os.environ)
     )
@@ -55,10 +71,17 @@ async def main(steps: list[dict[str, Any]]) -> None:
         tools = await session.list_tools()
         say("TOOLS " + " ".join(sorted(t.name for t in tools.tools)))
         for i, step in enumerate(steps):
+            step = fill(step, names)
             if "tool" in step:
-                say(f"CALL {i} {step['tool']}")
+                quiet = step.get("quiet")  # prints nothing (a terminal's notice stays in sight)
+                if not quiet:
+                    say(f"CALL {i} {step['tool']}")
                 result = await session.call_tool(step["tool"], step.get("args") or {})
-                say(f"RESULT {i} {result_json(result)}")
+                if not quiet:
+                    say(f"RESULT {i} {result_json(result)}")
+                found = re.search(r"Draft ([0-9a-f-]{36}) is ready", result_json(result))
+                if found:
+                    names["DRAFT"] = found.group(1)
             elif "tools" in step:
                 results: dict[int, str] = {}
 
@@ -89,7 +112,8 @@ async def main(steps: list[dict[str, Any]]) -> None:
                 finally:
                     sock.close()
             elif step.get("hold"):
-                say("HOLDING")
+                if not step.get("quiet"):
+                    say("HOLDING")
                 await anyio.to_thread.run_sync(sys.stdin.read)
     say("MCP AGENT DONE")
 
