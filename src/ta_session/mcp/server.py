@@ -56,7 +56,7 @@ async def _off_thread(fn: Callable[[], T]) -> T:
 def build_server(link: AgentLink) -> MCPServer[Any]:
     server: MCPServer[Any] = MCPServer("ta", instructions=INSTRUCTIONS)
 
-    @server.tool()
+    @server.tool(structured_output=False)  # plain text: what the agent reads
     async def ask_human(
         question: str,
         context: str | None = None,
@@ -80,13 +80,13 @@ def build_server(link: AgentLink) -> MCPServer[Any]:
         verdict = await _off_thread(lambda: link.ask(arguments))
         return verdict_text(verdict, timeout_secs)
 
-    @server.tool()
+    @server.tool(structured_output=False)  # plain text: what the agent reads
     async def report_status(message: str) -> str:
         """Tell the human what you are doing (shown on every channel of the session, logged)."""
         await _off_thread(lambda: link.request({"type": "report_status", "message": message}))
         return "Status reported."
 
-    @server.tool()
+    @server.tool(structured_output=False)  # plain text: what the agent reads
     async def request_checkpoint(summary: str) -> str:
         """Have your work so far built into a draft for the human to review now. Returns the
         draft id (use draft_status to see the decisions made on it)."""
@@ -98,7 +98,7 @@ def build_server(link: AgentLink) -> MCPServer[Any]:
             return "No changes in the workspace yet: no draft was built."
         return f"Draft {draft_id} is ready for review."
 
-    @server.tool()
+    @server.tool(structured_output=False)  # plain text: what the agent reads
     async def draft_status(draft_id: str) -> str:
         """The decisions made so far on one of this session's drafts (JSON): its status and,
         per file, approved / rejected (with the reason) / discuss (with a comment) / pending."""
@@ -108,7 +108,7 @@ def build_server(link: AgentLink) -> MCPServer[Any]:
         keys = ("draft_id", "status", "summary", "artifacts")
         return json.dumps({k: reply.get(k) for k in keys}, indent=2)
 
-    @server.tool()
+    @server.tool(structured_output=False)  # plain text: what the agent reads
     async def goal_complete(summary: str) -> str:
         """Report that the goal is done, with a summary of what you did."""
         reply = await _off_thread(
