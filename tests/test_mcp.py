@@ -199,7 +199,7 @@ def test_the_agent_socket_takes_agents_only(live: Live) -> None:
     assert agent_socket.stat().st_mode & 0o777 == 0o600
     with pytest.raises(HostUnavailable, match="role must be 'agent'"):
         HostClient.connect(agent_socket, channel_id="x", role="control", timeout=10)
-    with pytest.raises(HostUnavailable, match="agent socket"):
+    with pytest.raises(HostUnavailable, match="agents use TA_AGENT_SOCKET"):
         HostClient.connect(live.socket_path(sid), channel_id="x", role="agent", timeout=10)
     with HostClient.connect(agent_socket, channel_id="me", role="agent", timeout=10) as client:
         for request in ({"input_type": "abort"}, {"input_type": "message", "text": "hi"},

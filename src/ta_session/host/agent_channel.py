@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from ta_session.host.activity import ActivityChange
 from ta_session.host.hub import Client, Hub
 from ta_session.host.questions import (
     Outcome,
@@ -39,7 +40,7 @@ from ta_session.model import (
     StatusUpdate,
     WaitingForInput,
 )
-from ta_session.model.host import ClientRole
+from ta_session.model.host import ClientRole, HostActivity
 
 if TYPE_CHECKING:
     from ta_session.host.server import SessionHost
@@ -70,21 +71,19 @@ class AgentChannel:
         self.records = host.records
         self.clock = clock
         self.book = QuestionBook(clock=clock)
-        self.hub = Hub(host.sel, self, max_clients=AGENT_MAX_CLIENTS)
-        self.path: Path | None = None
+        self.hub = Hub(host.sel, self, max_clients=AGENT_MAX_CLIENTS, roles=(ClientRole.AGENT,))
         self.close_at: float | None = None  # goal_complete with auto-exit: close by then
         grace = os.environ.get("TA_GOAL_COMPLETE_GRACE")
         self.grace = float(grace) if grace else GOAL_COMPLETE_GRACE
-
-    def listen(self, path: Path) -> None:
-        self.path = path
-        self.hub.listen(path)
+        self.controller.answer_question = self.answer
+        self.controller.questions = self.questions
+        # Listening before the agent starts: its sandbox binds this socket in (launch.py).
+        self.path = agent_socket_path(host.project.layout.run_dir, host.session_id)
+        self.hub.listen(self.path)
 
     # -- HubHandler ---------------------------------------------------------------------------
 
     def client_ready(self, client: Client, size: tuple[int, int] | None) -> None:
-        if client.role is not ClientRole.AGENT:
-            raise ProtocolError("this is a session's agent socket: hello.role must be 'agent'")
         # An agent names itself, but never as a person's channel: its id always says "agent".
         if not client.channel_id.startswith("agent:"):
             client.channel_id = "agent:" + client.channel_id
@@ -157,7 +156,7 @@ class AgentChannel:
             f"{question.prompt} (question {question.question_id}; answer with: "
             f"ta session answer {short} --question {question.question_id} \"…\")"
         ))  # fmt: skip
-        self.host.questions_changed()
+        self.questions_changed()
         return {"question_id": question.question_id, "detail": "asked"}
 
     def _report_status(self, message: dict[str, Any], client: Client) -> dict[str, Any]:
@@ -223,6 +222,9 @@ class AgentChannel:
         wanted = None if answer.question_id in ("", "prompt") else answer.question_id
         if wanted is None and not self.book.pending and not self.book.recently_answered():
             return None
+        if self.controller.state.value != "active":
+            raise SessionChannelError(f"the session is {self.controller.state.value}")
+        self.controller.log_lines(due_only=False)
         try:
             question = self.book.find(wanted)
             text = question.validate(answer.text)
@@ -253,7 +255,7 @@ class AgentChannel:
         if isinstance(question.asker, Client):
             self.hub.queue(question.asker, control_frame(closed))
         self.hub_broadcast(closed)
-        self.host.questions_changed()
+        self.questions_changed()
 
     def hub_broadcast(self, message: dict[str, Any]) -> None:
         """A protocol message to the people's channels (the main socket)."""
@@ -264,7 +266,24 @@ class AgentChannel:
     def questions(self) -> list[dict[str, Any]]:
         return [q.to_json() for q in self.book.pending.values()]
 
+    # A pending question makes the session ``waiting`` (SPEC §4.4), whatever the agent prints
+    # meanwhile (a spinner): the server asks ``activity()`` and ``quiet(change)``.
+
+    def activity(self) -> HostActivity:
+        return HostActivity.WAITING if self.book.pending else self.host.monitor.activity
+
+    def quiet(self, change: ActivityChange | None) -> ActivityChange | None:
+        """``change`` of the activity monitor, or None while a question keeps it waiting."""
+        return None if self.book.pending else change
+
+    def questions_changed(self) -> None:
+        """A question was asked or closed: the activity every channel sees follows."""
+        activity = self.activity()
+        self.records.host(activity=activity.value)
+        self.hub_broadcast({"type": "activity", "activity": activity})
+
     def tick(self) -> None:
+        self.hub.tick()
         for question in self.book.expired():
             self._close(question, Outcome.TIMED_OUT)
         if self.close_at is not None and self.clock() >= self.close_at:

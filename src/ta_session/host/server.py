@@ -21,10 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ta_session.host.activity import ActivityMonitor
-from ta_session.host.agent_channel import AgentChannel, agent_socket_path
 from ta_session.host.agent_io import AgentIO
 from ta_session.host.agent_process import AgentProcess, InputFull, LaunchError
 from ta_session.host.controller import ACTIVE, Controller
+from ta_session.host.extras import Extras
 from ta_session.host.hub import Client, Hub
 from ta_session.host.plan import LaunchPlan
 from ta_session.host.recording import CastWriter
@@ -86,8 +86,7 @@ class SessionHost:
                                        prompt_patterns=plan.prompt_patterns)  # fmt: skip
         self.sel = selectors.DefaultSelector()
         self.hub = Hub(self.sel, self)
-        self.agents = AgentChannel(self)  # [mcp] the agent socket and ask_human questions
-        self.controller.questions = self.agents
+        self.extras = Extras(self)  # [mcp] agent socket, questions; [notify] notifications
         self.io: AgentIO | None = None  # once the agent runs
         self.recorder: CastWriter | None = None
         self.relay: OutputRelay | None = None
@@ -126,8 +125,6 @@ class SessionHost:
         live = self.plan.mode is not CaptureMode.LOG  # log: output goes to the recording only
         self.relay = OutputRelay(self.hub, self.recorder, live=live)
         self.hub.listen(self.project.hosts.socket_path(self.session_id))
-        # [mcp] Before the agent starts: its sandbox binds this socket in (launch._confined).
-        self.agents.listen(agent_socket_path(self.project.layout.run_dir, self.session_id))
         self.records.register(
             os.getpid(), activity=HostActivity.RUNNING.value, state=self.controller.state.value
         )
@@ -195,7 +192,7 @@ class SessionHost:
         state, code = self.controller.state.value, self.exit_code
         reason = state + (f" (agent exited with code {code})" if code is not None else "")
         bye = {"type": "bye", "state": state, "reason": reason, "exit_code": self.exit_code}
-        step(self.agents.close)  # [mcp] waiting agents hear the session ended
+        step(self.extras.close)
         step(self.hub.catch_up_all)
         step(lambda: self.hub.broadcast(control_frame(bye)))
         step(lambda: self.hub.flush(time.monotonic() + 2.0))
@@ -209,9 +206,7 @@ class SessionHost:
     # -- the agent --------------------------------------------------------------------------
 
     def _output(self, data: bytes, stream: OutputStream | None) -> None:
-        change = self.monitor.output(data)
-        if change is not None and self.agents.book.pending:
-            change = None  # [mcp] a pending question keeps the session waiting
+        change = self.extras.agents.quiet(self.monitor.output(data))  # [mcp] questions: waiting
         if change is not None:  # waking up: clients hear it first
             self.hub.broadcast(control_frame({"type": "activity", "activity": change.activity}))
         assert self.relay is not None
@@ -234,7 +229,7 @@ class SessionHost:
 
     def emit(self, event: SessionEvent) -> None:
         """Send an event to every channel."""
-        self.hub.broadcast(control_frame(event.to_dict()))
+        self.hub.broadcast(control_frame(self.extras.notifier.event(event.to_dict())))
 
     def marker(self, label: str) -> None:
         if self.recorder is not None:
@@ -261,24 +256,12 @@ class SessionHost:
             "session_id": str(self.session_id),
             "goal_id": str(self.controller.goal_id),
             "state": self.controller.state.value,
-            "activity": self._activity().value,
+            "activity": self.extras.agents.activity().value,  # [mcp] a question: waiting
             "pid": os.getpid(),
             "agent_pid": self.io.agent.pid if self.io else None,
             "allow_human_input": self.plan.allow_human_input,
             "clients": self.hub.channels(),
-            "questions": self.agents.questions(),  # [mcp] pending ask_human questions
         }
-
-    # -- [mcp] questions make the session wait ------------------------------------------------
-
-    def _activity(self) -> HostActivity:
-        return HostActivity.WAITING if self.agents.book.pending else self.monitor.activity
-
-    def questions_changed(self) -> None:
-        """A question was asked or closed: the activity every channel sees follows."""
-        activity = self._activity()
-        self.records.host(activity=activity.value)
-        self.hub.broadcast(control_frame({"type": "activity", "activity": activity}))
 
     def _warn(self, text: str) -> None:
         """A fault the session survives (a full disk): in the log and on every channel."""
@@ -288,8 +271,6 @@ class SessionHost:
     # -- HubHandler (for the hub) -----------------------------------------------------------
 
     def client_ready(self, client: Client, size: tuple[int, int] | None) -> None:
-        if client.role is ClientRole.AGENT:  # [mcp] agents have their own socket
-            raise ProtocolError("agents talk to the agent socket (TA_AGENT_SOCKET), not here")
         self.hub.queue(client, control_frame({"type": "welcome", **self.describe()}))
         if client.role is not ClientRole.ATTACH:
             return
@@ -352,8 +333,7 @@ class SessionHost:
             return
         self._next_tick = now + TICK
         self.hub.tick()
-        self.agents.hub.tick()  # [mcp]
-        self.agents.tick()  # [mcp] questions past their deadline; goal_complete's grace
+        self.extras.tick()
         self.log.flush()
         if self.controller.state is not ACTIVE:
             return
@@ -361,9 +341,7 @@ class SessionHost:
             assert self.plan.idle_timeout is not None
             self.controller.idle_timeout(self.plan.idle_timeout)
             return
-        change = self.monitor.check()  # idle, or waiting for the human
-        if change is not None and self.agents.book.pending:
-            change = None  # [mcp] a pending question keeps the session waiting
+        change = self.extras.agents.quiet(self.monitor.check())  # idle, or waiting for the human
         if change is not None:
             self.records.host(activity=change.activity.value)
             self.hub.broadcast(control_frame({"type": "activity", "activity": change.activity}))
