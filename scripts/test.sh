@@ -27,6 +27,7 @@ fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 bash scripts/web_assets.sh
+bash scripts/claude_code.sh
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy

@@ -419,7 +419,8 @@ def test_the_goal_follows_the_session_and_run_files_are_removed(live: Live, endi
     else:
         sid = live.start(*agent("echo.py"))
         live.wait_output(sid, "ECHO-AGENT pid=")
-        assert run_files(live.root, sid) == [f"{sid}.{ext}" for ext in ("json", "lock", "sock")]
+        exts = ("agent.sock", "json", "lock", "sock")  # agent.sock: the agent socket (MCP)
+        assert run_files(live.root, sid) == [f"{sid}.{ext}" for ext in exts]
         if ending == "agent exit":
             live.ok("session", "send", sid, "quit")
         elif ending == "close":

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from live_helpers import Live, agent, live_fixture  # noqa: F401  (the `live` fixture)
-from ta_session.host import controller, hub, server
+from ta_session.host import agent_channel, controller, hub, server
 from ta_session.host.controller import REQUEST_TYPES, accepted_inputs
 from ta_session.host.wire import encode_json
 from ta_session.model import HumanInput, SessionEvent
@@ -47,13 +47,17 @@ def test_the_hosts_own_requests_are_documented() -> None:
     assert table_tags("Other requests") == set(REQUEST_TYPES)
 
 
+def test_the_agent_sockets_requests_are_documented() -> None:
+    assert table_tags("Agent requests") == set(agent_channel.AGENT_REQUESTS)
+
+
 def test_every_session_event_is_documented() -> None:
     assert table_tags("SessionEvent (`event_type`)") == set(SessionEvent._variants)
 
 
 def test_every_protocol_message_sent_is_documented() -> None:
     sent = set()
-    for module in (server, hub, controller):
+    for module in (server, hub, controller, agent_channel):
         sent |= set(re.findall(r'"type": "(\w+)"', Path(module.__file__ or "").read_text()))
     sent |= set(re.findall(r'"type": "(\w+)"', CLIENT.read_text()))
     assert table_tags("Protocol messages") == sent
@@ -104,5 +108,6 @@ def test_a_host_answers_every_documented_request(live: Live) -> None:
             if not reply["ok"]:
                 error = str(reply["error"])
                 assert not re.search(r"unknown|not supported|lacks the field", error), (tag, error)
-                assert tag in ("approve", "reject", "discuss", "close"), (tag, reply)
+                # answer: q1 is no question the agent asked (refused, never typed into it)
+                assert tag in ("approve", "reject", "discuss", "close", "answer"), (tag, reply)
     live.wait_state(sid, "aborted")

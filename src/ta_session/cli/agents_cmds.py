@@ -89,6 +89,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"Idle after:       {config.idle_after:g}s",
         f"Prompt patterns:  {'-' if not config.prompt_patterns else ''}".rstrip(),
         *(f"  {pattern}" for pattern in config.prompt_patterns),
+        f"MCP:              {_mcp_text(config)}",
     ]
     if available is False:
         lines.append(f"Not runnable:     {missing_command_message(config)}")
@@ -123,7 +124,15 @@ def _json(config: AgentConfig) -> dict[str, Any]:
     out = config.to_dict()
     out["source"] = config.source
     out["available"] = command_available(config)
+    out["mcp_wired"] = bool(config.mcp_args)
     return out
+
+
+def _mcp_text(config: AgentConfig) -> str:
+    """Whether the session's ``ta`` MCP server is wired into the agent, and how."""
+    if not config.mcp_args:
+        return "not wired (an agent that reads MCP config can opt in with mcp_args: docs/mcp.md)"
+    return f"wired: ta mcp serve, through {_quoted(config.mcp_args)}"
 
 
 def _example_argv(config: AgentConfig) -> list[str]:

@@ -51,6 +51,7 @@ _HANDLERS = {
     ("agents", "list"): "agents_cmds:cmd_list",
     ("agents", "show"): "agents_cmds:cmd_show",
     ("serve", None): "serve_cmd:cmd_serve",
+    ("mcp", "serve"): "mcp_cmd:cmd_serve",
 }
 
 
@@ -218,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = ag.add_parser("show", help="show one agent's configuration", parents=[common])
     p.add_argument("name", metavar="NAME", help="agent name")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    m = _subcommands(groups, "mcp", help="the MCP server for agents", common=common)
+    m.add_parser("serve", help="serve MCP over stdio for the agent of the session in "
+                 "TA_SESSION_ID (started by the agent)", parents=[common])  # fmt: skip
     return parser
 
 

@@ -84,8 +84,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     service, sid = _target(args)
     row = service.row(sid)
     confinement = service.confinement(sid)
+    questions = service.questions(sid) if row.host.live else []
     if args.json:
-        print_json({**row.to_json(service.drafts()), "sandbox": confinement or None})
+        print_json({**row.to_json(service.drafts()), "sandbox": confinement or None,
+                    "questions": questions})  # fmt: skip
         return 0
     session, host = service.load(sid), row.host
     goal_title = service.project.goal_title(session.goal_id)
@@ -111,6 +113,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         lines.append("Drafts:   none")
     from ta_session.model.display import visible
 
+    if questions:  # the agent's ask_human questions, waiting for an answer
+        lines.append("Questions:")
+        for q in questions:
+            lines.append(f"  {visible(str(q.get('question_id')))}  {visible(str(q.get('prompt')))}")
+        lines.append(f'  answer with: ta session answer {session.short_id} --question ID "…"')
     lines.append(f"Message log ({len(session.messages)} messages):")
     for m in session.messages:
         clock = m.timestamp.isoformat().partition("T")[2][:8]  # any year, signed ones too

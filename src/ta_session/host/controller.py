@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
@@ -103,6 +104,9 @@ class Controller:
         self.stopping: StopReason | None = None
         self.build_on_exit = True
         self.lines = LineQueue()  # typed lines waiting to be logged
+        # [mcp] Answers an ask_human question (AgentChannel.answer); None: not one of those.
+        self.answer_question: Callable[[Answer, str], str | None] | None = None
+        self.questions: Callable[[], list[dict[str, Any]]] = list  # [mcp] pending ones
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -111,7 +115,7 @@ class Controller:
         kind = message.get("type")
         if "input_type" not in message:
             if kind == "status":
-                return {"ok": True, **self.host.describe()}
+                return {"ok": True, **self.host.describe(), "questions": self.questions()}
             if kind == "goal_complete":
                 return {"ok": True, "detail": self.goal_complete(channel_id)}
             if kind is None:
@@ -140,6 +144,8 @@ class Controller:
         return self._to_agent(message.text, channel_id, "input_injected", "Guidance")
 
     def _answer(self, answer: Answer, channel_id: str) -> str:
+        if self.answer_question and (done := self.answer_question(answer, channel_id)):
+            return done  # [mcp] a pending ask_human question took it
         label = f"Answer to {answer.question_id}"
         return self._to_agent(
             answer.text, channel_id, "question_answered", label, answer.question_id
@@ -252,15 +258,14 @@ class Controller:
 
     # -- drafts -----------------------------------------------------------------------------
 
-    def build_draft(self, channel_id: str) -> str | None:
+    def build_draft(self, channel_id: str, note: str | None = None) -> str | None:
         """Build a draft of the workspace now; emit ``draft_ready``. None when nothing changed."""
         from ta_session.workspace.drafts import WorkspaceMissing
         from ta_session.workspace.review import build_draft
 
         try:
-            draft = build_draft(
-                self.project, self.goal_id, session_id=self.session_id, channel_id=channel_id
-            )
+            draft = build_draft(self.project, self.goal_id, session_id=self.session_id,
+                                channel_id=channel_id, note=note)  # fmt: skip
         except (WorkspaceMissing, RecordFormatError, StoreError, OSError) as exc:
             self.log(f"No draft: {exc}", channel_id)
             raise SessionChannelError(f"cannot build a draft: {exc}") from None

@@ -109,8 +109,10 @@ class Hub:
         hello_timeout: float = HELLO_TIMEOUT,
         buffer_limit: int = CLIENT_BUFFER_LIMIT,
         clock: Callable[[], float] = time.monotonic,
+        roles: tuple[ClientRole, ...] = (ClientRole.ATTACH, ClientRole.CONTROL),
     ):
         self.sel = sel
+        self.roles = roles  # [mcp] the agent socket takes ClientRole.AGENT only
         self.handler = handler
         self.max_clients = max_clients
         self.hello_timeout = hello_timeout
@@ -241,6 +243,10 @@ class Hub:
             role = ClientRole(str(message.get("role")))
         except ValueError:
             raise ProtocolError("hello.role must be 'attach' or 'control'") from None
+        if role not in self.roles:
+            wanted = " or ".join(repr(r.value) for r in self.roles)
+            hint = " (agents use TA_AGENT_SOCKET)" if role is ClientRole.AGENT else ""
+            raise ProtocolError(f"hello.role must be {wanted} on this socket{hint}")
         channel = message.get("channel_id")
         if channel is not None and not (
             isinstance(channel, str) and len(channel) <= MAX_CHANNEL_ID

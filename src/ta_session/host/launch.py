@@ -61,13 +61,24 @@ def build_plan(
         "TA_GOAL_ID": str(goal.goal_id),
     }
     env.pop("TA_PROJECT_ROOT", None)  # the agent works in staging, not in the project
+    # [mcp] The agent's own socket (host/agent_channel.py): inside a sandbox, bound in at a
+    # fixed path, since .ta/ (where it lives) is hidden there.
+    from ta_session.host.agent_channel import agent_socket_path
+    from ta_session.host.mcp_wiring import SANDBOX_AGENT_SOCKET, wired_args
+
+    agent_socket = agent_socket_path(project.layout.run_dir, session.session_id)
+    sandboxed = bool(goal.sandbox.get("enabled"))
+    env["TA_AGENT_SOCKET"] = SANDBOX_AGENT_SOCKET if sandboxed else str(agent_socket)
+    if config.mcp_args and argv:
+        server_env = {k: env[k] for k in ("TA_SESSION_ID", "TA_AGENT_SOCKET")}
+        argv = [argv[0], *wired_args(config.mcp_args, server_env), *argv[1:]]
     missing = None
     if argv and shutil.which(argv[0], path=env.get("PATH")) is None:
         missing = missing_command_message(config)
     workspace = goal.workspace_path or str(project.root)
     agent_argv, confinement = list(argv), None
-    if goal.sandbox.get("enabled"):
-        argv, confinement = _confined(argv, goal, project, workspace, env.get("PATH"))
+    if sandboxed:
+        argv, confinement = _confined(argv, goal, project, workspace, agent_socket, env.get("PATH"))
     interactive = config.interactive
     submit_key = config.submit_key
     if interactive.output_capture != "pty" and submit_key == "\r":
@@ -92,10 +103,16 @@ def build_plan(
 
 
 def _confined(
-    argv: list[str], goal: Goal, project: Project, workspace: str, search_path: str | None
+    argv: list[str],
+    goal: Goal,
+    project: Project,
+    workspace: str,
+    agent_socket: Path,
+    search_path: str | None,
 ) -> tuple[list[str], str]:
     """``argv`` inside the sandbox the session was started with (``goal.sandbox``), and a
     description of it for the log."""
+    from ta_session.host.mcp_wiring import SANDBOX_AGENT_SOCKET
     from ta_session.workspace.sandbox import SandboxPolicy, probe, visible_installation, wrap
 
     support = probe()
@@ -110,6 +127,7 @@ def _confined(
         hidden=(project.layout.ta_dir,),
         visible=visible_installation(search_path),
         search_path=search_path,
+        binds=((agent_socket, Path(SANDBOX_AGENT_SOCKET)),),  # [mcp] the agent socket only
     )
     return wrap(argv, policy, support.tool), policy.describe()
 

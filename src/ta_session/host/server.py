@@ -24,6 +24,7 @@ from ta_session.host.activity import ActivityMonitor
 from ta_session.host.agent_io import AgentIO
 from ta_session.host.agent_process import AgentProcess, InputFull, LaunchError
 from ta_session.host.controller import ACTIVE, Controller
+from ta_session.host.extras import Extras
 from ta_session.host.hub import Client, Hub
 from ta_session.host.plan import LaunchPlan
 from ta_session.host.recording import CastWriter
@@ -85,6 +86,7 @@ class SessionHost:
                                        prompt_patterns=plan.prompt_patterns)  # fmt: skip
         self.sel = selectors.DefaultSelector()
         self.hub = Hub(self.sel, self)
+        self.extras = Extras(self)  # [mcp] agent socket, questions; [notify] notifications
         self.io: AgentIO | None = None  # once the agent runs
         self.recorder: CastWriter | None = None
         self.relay: OutputRelay | None = None
@@ -190,6 +192,7 @@ class SessionHost:
         state, code = self.controller.state.value, self.exit_code
         reason = state + (f" (agent exited with code {code})" if code is not None else "")
         bye = {"type": "bye", "state": state, "reason": reason, "exit_code": self.exit_code}
+        step(self.extras.close)
         step(self.hub.catch_up_all)
         step(lambda: self.hub.broadcast(control_frame(bye)))
         step(lambda: self.hub.flush(time.monotonic() + 2.0))
@@ -203,7 +206,7 @@ class SessionHost:
     # -- the agent --------------------------------------------------------------------------
 
     def _output(self, data: bytes, stream: OutputStream | None) -> None:
-        change = self.monitor.output(data)
+        change = self.extras.agents.quiet(self.monitor.output(data))  # [mcp] questions: waiting
         if change is not None:  # waking up: clients hear it first
             self.hub.broadcast(control_frame({"type": "activity", "activity": change.activity}))
         assert self.relay is not None
@@ -226,7 +229,7 @@ class SessionHost:
 
     def emit(self, event: SessionEvent) -> None:
         """Send an event to every channel."""
-        self.hub.broadcast(control_frame(event.to_dict()))
+        self.hub.broadcast(control_frame(self.extras.notifier.event(event.to_dict())))
 
     def marker(self, label: str) -> None:
         if self.recorder is not None:
@@ -253,7 +256,7 @@ class SessionHost:
             "session_id": str(self.session_id),
             "goal_id": str(self.controller.goal_id),
             "state": self.controller.state.value,
-            "activity": self.monitor.activity.value,
+            "activity": self.extras.agents.activity().value,  # [mcp] a question: waiting
             "pid": os.getpid(),
             "agent_pid": self.io.agent.pid if self.io else None,
             "allow_human_input": self.plan.allow_human_input,
@@ -330,6 +333,7 @@ class SessionHost:
             return
         self._next_tick = now + TICK
         self.hub.tick()
+        self.extras.tick()
         self.log.flush()
         if self.controller.state is not ACTIVE:
             return
@@ -337,7 +341,7 @@ class SessionHost:
             assert self.plan.idle_timeout is not None
             self.controller.idle_timeout(self.plan.idle_timeout)
             return
-        change = self.monitor.check()  # idle, or waiting for the human
+        change = self.extras.agents.quiet(self.monitor.check())  # idle, or waiting for the human
         if change is not None:
             self.records.host(activity=change.activity.value)
             self.hub.broadcast(control_frame({"type": "activity", "activity": change.activity}))

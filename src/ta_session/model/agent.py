@@ -56,6 +56,7 @@ _FIELDS = (
     "detach_key",
     "install_hint",
     "sandbox",
+    "mcp_args",
 )
 
 
@@ -84,6 +85,10 @@ class AgentConfig:
     detach_key: str | None = None  # None: Ctrl-\
     install_hint: str | None = None
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    # Arguments that wire `ta mcp serve` into an agent that reads MCP configuration, put right
+    # after its command; {mcp_config}, {mcp_command}, {mcp_args}, {mcp_env} are filled in at
+    # launch (host/mcp_wiring.py). Empty: the agent is not wired.
+    mcp_args: list[str] = field(default_factory=list)
     # Where the config came from: a file path, or "built-in". Not part of the YAML.
     source: str = field(default=BUILTIN_SOURCE, compare=False)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -159,6 +164,7 @@ class AgentConfig:
             detach_key=_optional_str(data, "detach_key"),
             install_hint=_optional_str(data, "install_hint"),
             sandbox=_sandbox(data.get("sandbox")),
+            mcp_args=_str_list(data, "mcp_args"),
             source=source,
             extra={k: v for k, v in data.items() if k not in _FIELDS},
         )
@@ -186,6 +192,7 @@ class AgentConfig:
             "detach_key": self.detach_key,
             "install_hint": self.install_hint,
             "sandbox": self.sandbox.to_value(),
+            "mcp_args": list(self.mcp_args),
         }
         for key, value in self.extra.items():
             out.setdefault(key, value)
@@ -448,6 +455,9 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "install_hint": "Install Claude Code: npm install -g @anthropic-ai/claude-code",
         # Claude Code keeps its login, settings and conversations here.
         "sandbox": {"mode": "on", "writable": ["~/.claude", "~/.claude.json"]},
+        # `ta mcp serve` through an inline --mcp-config (a JSON string: nothing is written to
+        # the project, the workspace or the draft; a project's own .mcp.json still applies).
+        "mcp_args": ["--mcp-config", "{mcp_config}"],
     },
     "codex": {
         "description": "OpenAI's Codex CLI",
@@ -457,6 +467,15 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "prompt_patterns": [*_QUESTION_PROMPTS, r"Allow .+\?"],
         "install_hint": "Install the Codex CLI: npm install -g @openai/codex",
         "sandbox": {"mode": "on", "writable": ["~/.codex"]},
+        # Config overrides on the command line (-c key=TOML value): ~/.codex stays untouched.
+        "mcp_args": [
+            "-c",
+            "mcp_servers.ta.command={mcp_command}",
+            "-c",
+            "mcp_servers.ta.args={mcp_args}",
+            "-c",
+            "mcp_servers.ta.env={mcp_env}",
+        ],
     },
     "aider": {
         # aider's positional arguments are files to edit, so the prompt goes through

@@ -27,3 +27,4 @@ class ClientRole(StrEnum):
 
     ATTACH = "attach"
     CONTROL = "control"
+    AGENT = "agent"  # the agent's own socket only (``host/agent_channel.py``)

@@ -94,3 +94,11 @@ class SessionReader:
             messages=len(session.messages),
             elapsed=format_elapsed(elapsed_seconds(session, Timestamp.now())),
         )
+
+    def questions(self, sid: UUID) -> list[dict[str, Any]]:
+        """The agent's pending ``ask_human`` questions (from its live host; none without)."""
+        if not self.project.host_status(sid, True).live:
+            return []
+        reply = self.link.ask(sid, {"type": "status"})
+        questions = (reply or {}).get("questions")
+        return [q for q in questions if isinstance(q, dict)] if isinstance(questions, list) else []

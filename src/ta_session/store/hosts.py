@@ -108,6 +108,7 @@ class HostRegistry:
     def unregister(self, session_id: UUID) -> None:
         self.record_path(session_id).unlink(missing_ok=True)
         self.socket_path(session_id).unlink(missing_ok=True)
+        (self.run_dir / f"{session_id}.agent.sock").unlink(missing_ok=True)  # its agent's socket
 
     def read(self, session_id: UUID) -> dict[str, Any] | None:
         try:

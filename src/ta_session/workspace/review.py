@@ -35,7 +35,12 @@ def _supersede(draft: Draft) -> None:
 
 
 def build_draft(
-    project: Project, goal_id: UUID, *, session_id: UUID | None, channel_id: str
+    project: Project,
+    goal_id: UUID,
+    *,
+    session_id: UUID | None,
+    channel_id: str,
+    note: str | None = None,
 ) -> Draft | None:
     """Build a draft of the goal's changes; None when nothing changed.
 
@@ -52,6 +57,8 @@ def build_draft(
     if not artifacts and not warnings:
         return None
     summary = summarize(artifacts, warnings)
+    if note:  # the agent's own words (a checkpoint it asked for) come first
+        summary = f"{note} — {summary}"
     draft = Draft.new(goal_id, session_id, summary, artifacts, warnings)
     for previous in project.drafts.list(goal_id):
         if previous.is_open():

@@ -52,12 +52,16 @@ class SandboxPolicy:
     # Python installation ta runs from (its agents, the demo's, run `python -m ta_session…`).
     visible: tuple[Path, ...] = field(default=())
     search_path: str | None = None  # the agent's PATH, to find its program
+    # (source, destination) read-write binds made last, e.g. the session's agent socket from
+    # the hidden .ta/run/ to a path in the private /tmp.
+    binds: tuple[tuple[Path, Path], ...] = ()
 
     def describe(self) -> str:
         parts = [f"workspace {self.workspace} writable", "everything else read-only"]
         parts += [f"{p} hidden" for p in self.hidden]
         if self.writable:
             parts.append("also writable: " + ", ".join(map(str, self.writable)))
+        parts += [f"{dest} bound to {source.name}" for source, dest in self.binds]
         return "bubblewrap: " + "; ".join(parts) + "; private /tmp; network on"
 
 
@@ -160,5 +164,7 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, tool: str) -> list[str]:
             args += ["--tmpfs", str(folder)]
     for path in policy.writable:
         args += ["--bind-try", str(path), str(path)]
+    for source, dest in policy.binds:
+        args += ["--bind", str(source), str(dest)]
     args += ["--chdir", str(policy.workspace), "--", *argv]
     return args
