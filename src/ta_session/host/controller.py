@@ -80,6 +80,9 @@ class AgentControl(Protocol):
     def describe(self) -> dict[str, Any]:
         """The fields of a ``welcome`` / ``status`` reply."""
 
+    def screen_snapshot(self) -> dict[str, Any]:
+        """The fields of a ``screen`` reply: the agent's screen as lines and a cursor."""
+
 
 class Controller:
     def __init__(
@@ -112,6 +115,8 @@ class Controller:
         if "input_type" not in message:
             if kind == "status":
                 return {"ok": True, **self.host.describe()}
+            if kind == "screen":
+                return {"ok": True, **self.host.screen_snapshot()}
             if kind == "goal_complete":
                 return {"ok": True, "detail": self.goal_complete(channel_id)}
             if kind is None:
@@ -393,7 +398,7 @@ HANDLERS: dict[type[HumanInput], str] = {
     Discuss: "_decide",
     BuildDraft: "_build",
 }
-REQUEST_TYPES = ("status", "goal_complete")
+REQUEST_TYPES = ("status", "screen", "goal_complete")
 
 
 def accepted_inputs() -> set[str]:
