@@ -28,7 +28,9 @@ NOTICE_INTERVAL = 1.0  # a terminal is told at most this often that its keystrok
 ECHO_WAIT = 0.05  # longest wait for the echo of keys sent with Enter in one read
 ECHO_BUDGET = 0.1  # seconds of such waits per read of keystrokes (a paste of many lines)
 ESC, CR, LF, CTRL_C = 0x1B, 0x0D, 0x0A, 0x03
-_KEY_FINALS = frozenset(b"ABCDEFHPQRSZ~")  # cursor, Home/End, F1-F4, Shift-Tab, editing keys
+# Cursor keys, Home/End, F1/F2/F4, Shift-Tab, editing keys. Not R: a cursor position report
+# (ESC[row;colR) looks like Shift-F3.
+_KEY_FINALS = frozenset(b"ABCDEFHPQSZ~")
 _STRING_INTROS = frozenset(b"]P_^X")  # OSC, DCS, APC, PM, SOS: replies, never keys
 _BOX = " │┃|"  # the right edge of an input box drawn around the line
 
