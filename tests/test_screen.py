@@ -172,3 +172,16 @@ def test_keys_in_a_full_screen_program_make_no_lines() -> None:
     model.feed(b"\x1b[?1049h\x1b[Hless: file.txt")
     typing = TypedLines(model)
     assert typing.deliver(b"q/pattern\r", lambda _: None, print, None) == []
+
+
+def test_the_first_line_after_a_full_screen_program_is_logged() -> None:
+    model = ScreenModel(40, 5)
+    model.feed(b"$ ")
+    typing = TypedLines(model)
+    assert typing.deliver(b"less f\r", lambda _: None, print, None) == []  # nothing echoed
+    model.feed(b"\r\n\x1b[?1049hless screen")
+    assert typing.deliver(b"q", lambda _: None, print, None) == []
+    model.feed(b"\x1b[?1049l$ ")
+    typing.deliver(b"ls", lambda _: None, print, None)
+    model.feed(b"ls")
+    assert typing.deliver(b"\r", lambda _: None, print, None) == ["ls"]

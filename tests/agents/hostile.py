@@ -32,8 +32,13 @@ def read(path: str) -> None:
 
 
 def ta(*args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "ta_session", *args], capture_output=True,
-                            text=True, timeout=60, env={**os.environ, "TA_PROJECT_ROOT": root})
+    result = subprocess.run(
+        [sys.executable, "-m", "ta_session", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TA_PROJECT_ROOT": root},
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr.strip())
 

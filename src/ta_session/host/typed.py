@@ -157,11 +157,15 @@ class TypedLines:
 
     def begin(self) -> None:
         """A key of a line is about to be sent: note where the prompt ends, once per line."""
-        if self._start is not None or self.screen is None:
+        if self.screen is None:
+            return
+        alternate = self.screen.alternate
+        # Keys of a full-screen program end with it: the first key after it starts a line.
+        if self._start is not None and alternate == self._alternate:
             return
         x, y = self.screen.cursor()
         self._start = (x, y, self.screen.scrolled)
-        self._alternate = self.screen.alternate
+        self._alternate = alternate
 
     def keystrokes(self, data: bytes) -> None:
         """Keys sent without an Enter (for the fallback; Ctrl-C abandons the line)."""

@@ -1,0 +1,173 @@
+"""The screen model with real processes, ptys and tmux (SPEC §4.2, §4.4): re-attaching draws
+the screen without re-asking the terminal anything, prompts drawn with cursor moves are seen,
+typed lines are logged as the agent received them, and detaching from a full-screen program
+leaves the terminal as it was."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from pathlib import Path
+
+from live_helpers import (
+    AGENTS,
+    PYTHON,
+    Live,
+    agent,
+    live_fixture,  # noqa: F401  (the `live` fixture)
+    wait_for,
+)
+
+
+def sh(argv: list[str]) -> str:
+    return shlex.join(argv)
+
+
+def human_lines(live: Live, sid: str) -> list[str]:
+    return [m["content"] for m in live.messages(sid) if m["sender"] == "human"]
+
+
+def test_reattaching_to_a_program_that_queried_the_terminal_sends_it_no_replies(
+    live: Live, tmp_path: Path
+) -> None:
+    received = tmp_path / "received.bin"
+    term = live.tmux()
+    term.run(f"ta run querier -- {sh(agent('querier.py', str(received)))}")
+    term.wait_text("QUERIER ready")
+    sid = live.only_session()
+    term.send_hex("61")  # "a": everything before it is the live terminal's answers
+    wait_for(lambda: received.exists() and b"a" in received.read_bytes(), what="the key a")
+    term.detach_key()
+    term.wait_text("[detached from session")
+    answered = received.read_bytes()
+
+    term.run(f"ta session attach {sid}")
+    term.wait_text("QUERIER ready")
+    term.wait_raw()
+    term.send_hex("7a")  # "z": the only thing the agent may receive after re-attaching
+    wait_for(lambda: received.read_bytes().endswith(b"z"), what="the key z")
+    assert received.read_bytes() == answered + b"z"
+
+
+def test_reattaching_to_vim_shows_its_screen_on_the_alternate_screen(live: Live) -> None:
+    notes = live.root / "notes.txt"
+    notes.write_text("".join(f"note line {i}\n" for i in range(1, 6)))
+    term = live.tmux()
+    vim = "vim -u NONE -i NONE -N notes.txt"
+    term.run(f"ta run editing -- {vim}")
+    term.wait_text("note line 5")
+    sid = live.only_session()
+    assert term.pane("alternate_on") == "1"
+    term.detach_key()
+    term.wait_text("[detached from session")
+    assert term.pane("alternate_on") == "0"
+
+    screen = live.connect(sid).request({"type": "screen"})
+    assert screen["ok"] and screen["alternate"] is True
+    assert "note line 3" in screen["lines"][2]
+
+    term.run("clear")
+    wait_for(lambda: "note line" not in term.screen(), what="a cleared terminal")
+    term.run(f"ta session attach {sid}")
+    term.wait_text("note line 5")
+    assert term.pane("alternate_on") == "1"
+    term.send("Escape")
+    term.type(":q!")
+    live.wait_state(sid, "completed")
+
+
+def test_detaching_from_full_screen_programs_leaves_the_terminal_as_it_was(live: Live) -> None:
+    term = live.tmux()
+    flags = ("alternate_on", "cursor_flag", "keypad_flag", "keypad_cursor_flag", "mouse_any_flag")
+    before = {flag: term.pane(flag) for flag in flags}
+    # vim turns on the alternate screen, the keypad and cursor-key modes; top hides the cursor
+    (live.root / "buffer.txt").write_text("in the vim buffer\n")
+    for command, drawn in (("vim -u NONE -i NONE -N buffer.txt", "in the vim buffer"),
+                           ("top -d 5", "PID")):  # fmt: skip
+        term.run(f"ta run full-screen -- {command}")
+        term.wait_text(drawn)
+        assert {flag: term.pane(flag) for flag in flags} != before, command
+        term.detach_key()
+        term.wait_text("[detached from session")
+        assert {flag: term.pane(flag) for flag in flags} == before, command
+    for sid in live.session_ids():
+        live.ok("session", "abort", sid)
+
+
+def test_a_menu_drawn_with_cursor_moves_makes_the_session_waiting(live: Live) -> None:
+    live.write_agent(
+        "menu",
+        json.dumps(
+            {
+                "name": "menu",
+                "command": PYTHON,
+                "args_template": [str(AGENTS / "menu.py")],
+                "interactive": {"enabled": True, "output_capture": "pty"},
+                "idle_after": 0.5,
+                "prompt_patterns": [r"Do you want to .+\?"],
+            }
+        ),
+    )
+    began = time.monotonic()
+    sid = live.start(agent="menu")
+    wait_for(
+        lambda: (live.host_record(sid) or {}).get("activity") == "waiting",
+        what="the menu session to be waiting",
+    )
+    print(f"waiting after {time.monotonic() - began:.2f} s (idle_after 0.5 s)")
+    (question,) = wait_for(
+        lambda: [e for e in live.audit(sid) if e["action"] == "question_asked"],
+        what="the question in the audit log",
+    )
+    assert question["details"]["prompt"] == "Do you want to proceed?"
+    screen = live.connect(sid).request({"type": "screen"})
+    assert "│ ❯ 1. Yes" in screen["lines"]
+
+
+def test_lines_edited_and_recalled_in_bash_are_logged_as_bash_ran_them(live: Live) -> None:
+    (live.root / "completion-target.txt").write_text("the completed file\n")
+    term = live.tmux()
+    bash = "env PS1='bash$ ' bash --norc --noprofile -i"
+    term.run(f"ta run shell -- {bash}")
+    term.wait_text("bash$")
+    sid = live.only_session()
+    term.wait_raw()
+    term.type("echo abc", enter=False)
+    term.send("Left", "Left")
+    term.type("X")  # echo aXbc
+    term.wait_text("aXbc\n")
+    term.send("Up")
+    term.send("BSpace")
+    term.type("Z")  # echo aXbZ
+    term.wait_text("aXbZ\n")
+    term.type("cat compl", enter=False)
+    term.send("Tab")  # bash completes the name
+    term.wait_text("cat completion-target.txt")
+    term.send("Enter")
+    term.wait_text("the completed file")
+    wait_for(lambda: len(human_lines(live, sid)) >= 3, what="three logged lines")
+    assert human_lines(live, sid) == ["echo aXbc", "echo aXbZ", "cat completion-target.txt"]
+    term.type("exit")
+    live.wait_state(sid, "completed")
+
+
+def test_keys_in_less_are_not_logged_as_lines(live: Live) -> None:
+    (live.root / "long.txt").write_text("".join(f"row {i}\n" for i in range(200)))
+    term = live.tmux()
+    bash = "env PS1='bash$ ' bash --norc --noprofile -i"
+    term.run(f"ta run pager -- {bash}")
+    term.wait_text("bash$")
+    sid = live.only_session()
+    term.type("less long.txt")
+    wait_for(lambda: term.pane("alternate_on") == "1", what="less on the alternate screen")
+    term.type("/row 150")  # a search, then Enter: not a line typed to the agent
+    term.wait_text("row 150")
+    term.type("q", enter=False)
+    wait_for(lambda: term.pane("alternate_on") == "0", what="less gone")
+    term.type("echo after-less")
+    term.wait_text("after-less\n")
+    wait_for(lambda: "echo after-less" in human_lines(live, sid), what="the line logged")
+    assert human_lines(live, sid) == ["less long.txt", "echo after-less"]
+    term.type("exit")
+    live.wait_state(sid, "completed")
