@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import time
 from pathlib import Path
 
@@ -171,3 +172,45 @@ def test_keys_in_less_are_not_logged_as_lines(live: Live) -> None:
     assert human_lines(live, sid) == ["less long.txt", "echo after-less"]
     term.type("exit")
     live.wait_state(sid, "completed")
+
+
+TUI_PRINTER = r"""
+import os, sys, time
+w = lambda s: (os.write(1, s.encode()), time.sleep(0.05))
+w("\x1b[?25l\x1b[33mWorking\x1b[39;49m\r\r\n")
+w("\x1b[2K\x1b[1A\x1b[2K\x1b[G")  # that frame erased, as Ink redraws
+w("Do\x1b[1Cyou\x1b[1Cwant\x1b[1Cto\x1b[1Cproceed?\x1b[K\r\r\n")
+w("\x1b[38;5;244m│\x1b[39m \x1b[")  # an escape sequence split across two writes
+w("33m❯\x1b[39m 1. Yes\r\r\n")
+w("done\r\n")
+sys.exit(3)
+"""
+
+
+def test_logs_print_the_text_as_it_appeared_and_follow_says_how_it_ended(live: Live) -> None:
+    sid = live.start(PYTHON, "-c", TUI_PRINTER)
+    live.wait_state(sid, "completed")
+    logs = live.ok("session", "logs", sid)
+    assert logs.splitlines() == ["Do you want to proceed?", "│ ❯ 1. Yes", "done"]
+    assert "\x1b" not in logs and "[39" not in logs
+    followed = live.ok("session", "logs", sid, "--follow").splitlines()
+    assert followed[:-1] == logs.splitlines()
+    assert followed[-1] == "[ta: session completed (agent exited with code 3)]"
+    raw = live.ok("session", "logs", sid, "--raw")
+    assert "\x1b[1Cyou" in raw
+
+
+def test_logs_follow_streams_lines_while_the_agent_runs(live: Live) -> None:
+    sid = live.start(*agent("counter.py", "0.05"))
+    follower = subprocess.Popen(
+        [PYTHON, "-m", "ta_session", "session", "logs", sid, "--follow"],
+        cwd=live.root, env=live.env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert follower.stdout is not None
+    seen = [follower.stdout.readline() for _ in range(3)]  # while the session runs
+    assert all(line.startswith("tick ") for line in seen), seen
+    assert live.state(sid) == "active"
+    live.ok("session", "close", sid)
+    rest, _ = follower.communicate(timeout=60)
+    assert rest.splitlines()[-1].startswith("[ta: session completed")
+    assert "\x1b" not in rest

@@ -11,6 +11,7 @@ import pytest
 
 from ta_session.host.activity import ActivityMonitor
 from ta_session.host.screen import ScreenModel
+from ta_session.host.screen_text import ScreenText
 from ta_session.host.typed import KeySplitter, TypedLines
 from ta_session.model.agent import BUILTIN_AGENTS, builtin_agent
 from ta_session.model.host import HostActivity
@@ -185,3 +186,36 @@ def test_the_first_line_after_a_full_screen_program_is_logged() -> None:
     typing.deliver(b"ls", lambda _: None, print, None)
     model.feed(b"ls")
     assert typing.deliver(b"\r", lambda _: None, print, None) == ["ls"]
+
+
+# -- ta session logs: the text as it appeared -----------------------------------------------
+
+
+def test_log_text_has_no_escape_fragments_even_when_sequences_are_split() -> None:
+    text = ScreenText(40, 4)
+    stream = (
+        "\x1b[?25lWorking…\r\r\n\x1b[2K\x1b[1A\x1b[2K\x1b[G"  # a frame, erased
+        "\x1b[39;49mDo\x1b[1Cyou\x1b[1Cwant?\x1b[K\r\r\n"
+        "progress 10%\rprogress 100%\r\n"
+    ) + "".join(f"\x1b[32mline {i}\x1b[39;49m\r\n" for i in range(6))
+    out: list[str] = []
+    for i in range(0, len(stream), 5):  # escape sequences split across reads
+        out += text.feed(stream[i : i + 5])
+    out += text.finish()
+    assert out == ["Do you want?", "progress 100%"] + [f"line {i}" for i in range(6)]
+
+
+def test_log_text_keeps_what_a_clear_erased_and_skips_the_alternate_screen() -> None:
+    text = ScreenText(30, 5)
+    out = text.feed("before clear\r\n\x1b[H\x1b[2Jafter clear\r\n")
+    out += text.feed("\x1b[?1049h\x1b[Hvim stuff\x1b[?1049l")
+    out += text.finish()
+    assert out == ["before clear", "after clear"]
+
+
+def test_following_prints_settled_lines_once() -> None:
+    text = ScreenText(30, 3)
+    assert text.feed("one\r\ntwo\r\n") == []
+    assert text.settle() == ["one", "two"]
+    assert text.feed("three\r\nfour\r\n") == []  # one, two scroll off: printed already
+    assert text.finish() == ["three", "four"]

@@ -204,31 +204,20 @@ def _recording(service: SessionService, sid: UUID) -> Path:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    from ta_session.host.recording import parse_event
-    from ta_session.host.text import strip_ansi
+    from ta_session.host.screen_text import how_it_ended, recording_text
 
     service, sid = _target(args)
     path = _recording(service, sid)
     out = sys.stdout
-    with path.open("rb") as handle:
-        handle.readline()
-        while True:
-            line = handle.readline()
-            if line.endswith(b"\n"):
-                event = parse_event(line)
-                if event is not None and event.code == "o":
-                    out.write(event.data if args.raw else strip_ansi(event.data))
-                continue
-            # End of the file (or a half-written last line): stop, or wait with --follow.
-            if not args.follow or not service.link.is_live(sid):
-                if line:
-                    event = parse_event(line)
-                    if event is not None and event.code == "o":
-                        out.write(event.data if args.raw else strip_ansi(event.data))
-                break
-            out.flush()
-            handle.seek(-len(line), os.SEEK_CUR)
-            time.sleep(0.1)
+    live = (lambda: service.link.is_live(sid)) if args.follow else None
+    for piece in recording_text(path, raw=args.raw, live=live):
+        if piece:
+            out.write(piece)
+        else:
+            out.flush()  # waiting for more: what came so far is shown
+    if args.follow:
+        session = service.load(sid)
+        print(how_it_ended(session.state.value, [m.content for m in session.messages]), file=out)
     out.flush()
     return 0
 

@@ -113,6 +113,7 @@ class _Screen(pyte.Screen):
         self.saved_main: tuple[Any, Any] | None = None  # (buffer, cursor) while on the alternate
         self.keypad = False
         self.scrolled = 0  # lines scrolled off the main screen so far
+        self.on_erase: Callable[[], None] | None = None  # before the main screen is erased
         super().__init__(columns, lines)
 
     @property
@@ -130,6 +131,11 @@ class _Screen(pyte.Screen):
             self.scrolled += 1
             self.on_scroll(self.buffer[0])
         super().index()
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        if how in (2, 3) and self.on_erase is not None and self.saved_main is None:
+            self.on_erase()
+        super().erase_in_display(how, *args, **kwargs)
 
     def set_mode(self, *ms: int, **kwargs: Any) -> None:
         if kwargs.get("private") and any(m in ALT_MODES for m in ms):
