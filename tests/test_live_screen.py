@@ -214,3 +214,41 @@ def test_logs_follow_streams_lines_while_the_agent_runs(live: Live) -> None:
     rest, _ = follower.communicate(timeout=60)
     assert rest.splitlines()[-1].startswith("[ta: session completed")
     assert "\x1b" not in rest
+
+
+def test_attaching_to_a_session_from_inside_its_own_agent_is_refused(live: Live) -> None:
+    term = live.tmux()
+    bash = "env PS1='bash$ ' bash --norc --noprofile -i"
+    term.run(f"ta run inside -- {bash}")
+    term.wait_text("bash$")
+    sid = live.only_session()
+    term.run("ta session attach $TA_SESSION_ID; echo ATTACH-RC=$?")
+    term.wait_regex(r"ATTACH-RC=1")
+    assert "from inside it" in term.screen()
+    # Without TA_SESSION_ID, the agent's process is still found among its parents.
+    term.run(f"env -u TA_SESSION_ID ta session attach {sid}; echo PLAIN-RC=$?")
+    term.wait_regex(r"PLAIN-RC=1")
+    assert term.screen().count("from inside it") == 2
+    assert live.state(sid) == "active"
+    term.run("exit")
+    live.wait_state(sid, "completed")
+
+
+def test_run_and_attach_exit_with_the_agents_exit_code(live: Live) -> None:
+    term = live.tmux()
+    fails = sh([PYTHON, "-c", "import sys; sys.stdin.readline(); sys.exit(3)"])
+    term.run(f"ta run failing -- {fails}; echo RUN-RC=$?")
+    term.wait_raw()
+    sid = live.only_session()
+    term.detach_key()
+    term.wait_regex(r"RUN-RC=0")  # detached: the session goes on
+    term.run(f"ta session attach {sid}; echo ATTACH-RC=$?")
+    term.wait_raw()
+    term.type("bye")
+    term.wait_regex(r"ATTACH-RC=3")
+    live.wait_state(sid, "completed")
+    assert live.show(sid)["exit_code"] == 3
+    term.run(f"ta run again -- {fails}; echo RUN-RC=$?")
+    term.wait_raw()
+    term.type("bye")
+    term.wait_regex(r"RUN-RC=3")

@@ -217,7 +217,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
             out.flush()  # waiting for more: what came so far is shown
     if args.follow:
         session = service.load(sid)
-        print(how_it_ended(session.state.value, [m.content for m in session.messages]), file=out)
+        print(how_it_ended(session.state.value, session.agent_exit_code()), file=out)
     out.flush()
     return 0
 

@@ -13,7 +13,6 @@ alternate screen (vim, less) is not a log line, as it is not in a terminal's scr
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +22,6 @@ from ta_session.host.recording import parse_event
 from ta_session.host.screen import ScreenModel
 
 POLL = 0.1  # seconds between looks at a growing recording
-_EXITED = re.compile(r"Agent exited with code (-?\d+)")
 
 
 class ScreenText:
@@ -135,9 +133,7 @@ def recording_text(
             yield "".join(f"{s}\n" for s in text.finish())
 
 
-def how_it_ended(state: str, messages: list[str]) -> str:
+def how_it_ended(state: str, exit_code: int | None) -> str:
     """The last line of ``logs --follow``: the session's end state and the agent's exit code."""
-    codes = [m[1] for m in map(_EXITED.search, messages) if m]
-    code = codes[-1] if codes else None
-    ending = f" (agent exited with code {code})" if code not in (None, "None") else ""
+    ending = f" (agent exited with code {exit_code})" if exit_code is not None else ""
     return f"[ta: session {state}{ending}]"
