@@ -252,3 +252,17 @@ def test_run_and_attach_exit_with_the_agents_exit_code(live: Live) -> None:
     term.wait_raw()
     term.type("bye")
     term.wait_regex(r"RUN-RC=3")
+
+
+def test_the_listing_shows_a_failed_agent(live: Live) -> None:
+    sid = live.start(PYTHON, "-c", "import sys; sys.exit(3)")
+    live.wait_state(sid, "completed")
+    assert live.listed(sid)["exit_code"] == 3
+    table = live.ok("session", "list", "--all")
+    (line,) = [row for row in table.splitlines() if row.startswith(sid)]
+    assert "completed (exit 3)" in line
+    ok = live.start(PYTHON, "-c", "pass")
+    live.wait_state(ok, "completed")
+    assert live.listed(ok)["exit_code"] == 0
+    (line,) = [row for row in live.ok("session", "list", "--all").splitlines() if ok in row]
+    assert "(exit" not in line

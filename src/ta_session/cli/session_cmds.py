@@ -61,7 +61,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 str(s.session_id),
                 str(s.goal_id)[:8],
                 s.agent_id,
-                s.state.value,
+                _state_cell(s.state.value, s.exit_code),
                 host.status.value if host.status != "none" else "-",
                 row.activity.value if row.activity else "-",
                 format_elapsed(elapsed_seconds(s, now)),
@@ -72,12 +72,18 @@ def cmd_list(args: argparse.Namespace) -> int:
         lines = text.split("\n")
         for i, row in enumerate(rows, start=1):
             state = row.summary.state.value
-            painted = style(state, _STATE_COLOUR[state], True)
-            lines[i] = lines[i].replace(f"  {state}  ", f"  {painted}  ", 1)
+            cell = _state_cell(state, row.summary.exit_code)
+            painted = style(cell, _STATE_COLOUR[state], True)
+            lines[i] = lines[i].replace(f"  {cell}  ", f"  {painted}  ", 1)
         text = "\n".join(lines)
     print(text)
     print(f"{len(rows)} session(s).")
     return 0
+
+
+def _state_cell(state: str, exit_code: int | None) -> str:
+    """A finished session whose agent failed says so: ``completed (exit 3)``."""
+    return f"{state} (exit {exit_code})" if exit_code and state != "active" else state
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -182,6 +182,11 @@ class InteractiveSession:
     def is_alive(self) -> bool:
         return self.state in (InteractiveSessionState.ACTIVE, InteractiveSessionState.PAUSED)
 
+    @property
+    def exit_code(self) -> int | None:
+        """As ``SessionSummary.exit_code``: the agent's exit code, once known."""
+        return self.agent_exit_code()
+
     def agent_exit_code(self) -> int | None:
         """The agent's exit code (128+N: killed by signal N) from the host's "Agent exited with
         code N" message, or None (still running, never launched, or no code known)."""

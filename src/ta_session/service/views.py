@@ -48,7 +48,7 @@ class SessionRow:
         }
         if isinstance(s, InteractiveSession):
             out["messages"] = [m.to_dict() for m in s.messages]
-            out["exit_code"] = s.agent_exit_code()  # None while it runs
+        out["exit_code"] = s.exit_code  # the agent's (None while it runs, or if it never ran)
         out["draft_ids"] = [str(d) for d in s.draft_ids]
         out["host"] = self.host.to_dict()
         out["activity"] = self.activity.value if self.activity else None

@@ -33,7 +33,7 @@ from ta_session.store.layout import private_dirs
 # 2: a file not named after its session is an error row. 3: timestamps as Timestamp.split()
 # pairs, exact and sortable for every year the reference can hold (64-bit nanoseconds end in
 # 1677 and 2262). Caches of another version are rebuilt.
-_SCHEMA_VERSION = 3
+_SCHEMA_VERSION = 4  # 4: exit_code
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     name TEXT PRIMARY KEY,
@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     updated_frac INTEGER,
     message_count INTEGER,
     draft_ids TEXT,
+    exit_code INTEGER,
     error TEXT
 )
 """
@@ -69,6 +70,7 @@ class SessionSummary:
     updated_at: Timestamp
     message_count: int
     draft_ids: tuple[UUID, ...]
+    exit_code: int | None = None  # the agent's, once it has exited (listings show a failure)
 
     @classmethod
     def of(cls, session: InteractiveSession) -> SessionSummary:
@@ -82,6 +84,7 @@ class SessionSummary:
             session.updated_at,
             len(session.messages),
             tuple(session.draft_ids),
+            session.agent_exit_code(),
         )
 
     def is_alive(self) -> bool:
@@ -100,8 +103,8 @@ Parser = Callable[[Path], InteractiveSession]
 _NS_PER_SECOND = 1_000_000_000
 
 
-_INSERT = "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-_NO_FIELDS = (None,) * 11
+_INSERT = "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_NO_FIELDS = (None,) * 12
 # What binding one row's values can raise: that row's problem, not the index's.
 _ROW_ERRORS = (
     OverflowError,
@@ -307,7 +310,8 @@ def _row(
     return (
         path.name, *ident,
         str(s.session_id), str(s.goal_id), s.channel_id, s.agent_id, s.state.value,
-        created_s, created_frac, updated_s, updated_frac, len(s.messages), drafts, None,
+        created_s, created_frac, updated_s, updated_frac, len(s.messages), drafts,
+        s.agent_exit_code(), None,
     )  # fmt: skip
 
 
@@ -316,7 +320,7 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
     bad: list[BadFile] = []
     rows = db.execute(
         "SELECT name, session_id, goal_id, channel_id, agent_id, state, created_s, created_frac,"
-        " updated_s, updated_frac, message_count, draft_ids, error FROM sessions"
+        " updated_s, updated_frac, message_count, draft_ids, exit_code, error FROM sessions"
         " ORDER BY updated_s DESC, updated_frac DESC, name"
     )
     states = {s.value: s for s in InteractiveSessionState}
@@ -324,7 +328,7 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
     from_split = Timestamp.from_split  # only inside a leap second
     for (
         name, sid, gid, channel, agent, state,
-        created_s, created_frac, updated_s, updated_frac, count, drafts, error,
+        created_s, created_frac, updated_s, updated_frac, count, drafts, code, error,
     ) in rows:  # fmt: skip
         if error is not None:
             bad.append(BadFile(folder / name, error))
@@ -351,6 +355,7 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
                 updated,
                 count,
                 tuple(UUID(d) for d in json.loads(drafts)) if drafts != "[]" else (),
+                code,
             )
         )
     bad.sort(key=lambda b: b.path.name)
