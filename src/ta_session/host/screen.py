@@ -9,8 +9,8 @@ prompt patterns are matched against (``lines``), and the cursor line that an Ent
 **Lazy and bounded.** pyte is pure Python (about 0.7 MB/s); feeding it every byte would slow an
 agent that floods output. ``feed`` only appends to a backlog; ``sync`` (called when a screen is
 needed, or by the host when the agent is quiet) runs the emulator over it. When the backlog passes
-``BACKLOG_LIMIT`` its head is discarded: the screen is reset and only the tail is emulated, which
-for any real terminal size holds the whole visible screen many times over. What the discarded
+twice ``BACKLOG_LIMIT`` its head is discarded: the screen is reset and only the end of the tail
+is emulated (from its last clear-screen, or two screens' worth of lines). What the discarded
 head switched on or off (alternate screen, cursor keys, bracketed paste, mouse, keypad) is
 scanned for with a regex (C speed) and re-applied, so those modes survive a flood. Lines
 scrolled off the top are kept as styled text, at most ``HISTORY_LINES`` of them.
@@ -28,7 +28,7 @@ import pyte
 from pyte import graphics, modes
 from pyte.screens import StaticDefaultDict
 
-BACKLOG_LIMIT = 64 << 10  # bytes of unemulated output kept (≈0.1 s of emulation)
+BACKLOG_LIMIT = 32 << 10  # unemulated output kept: 32-64 KiB, at most ≈0.1 s of emulation
 HISTORY_LINES = 1000  # lines scrolled off the top that are kept (for a re-attach's scrollback)
 REDRAW_HISTORY = 200  # of those, how many a re-attaching terminal gets as scrollback
 MAX_COLS, MAX_ROWS = 1000, 500  # the model's size is clamped: memory stays bounded
@@ -263,10 +263,20 @@ class ScreenModel:
                 screen.reset_mode(number, private=True)
         self._carried = {}
         self.discarded = 0
-        # Start at a line boundary: the tail's first line is probably a fragment.
-        newline = self._backlog.find(b"\n")
-        if 0 <= newline < len(self._backlog) - 1:
-            del self._backlog[: newline + 1]
+        # The screen is lost anyway: emulate only what can still be on it, from the last clear
+        # screen or from 2 screens' worth of lines back, whichever is later (a line start: the
+        # tail's first line is probably a fragment). A flood then costs a watcher little.
+        backlog = self._backlog
+        start = backlog.rfind(b"\x1b[2J")
+        newline = len(backlog)
+        for _ in range(2 * screen.lines):
+            newline = backlog.rfind(b"\n", 0, newline)
+            if newline < 0:
+                break
+        if newline >= 0 and newline + 1 > start:
+            start = newline + 1
+        if start > 0:
+            del backlog[:start]
 
     def resize(self, cols: int, rows: int) -> None:
         self.sync()

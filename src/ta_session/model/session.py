@@ -20,6 +20,7 @@ from ta_session.model.timestamps import Timestamp
 
 AGENT_EXITED = "Agent exited with code "  # the host's message when the agent ends
 
+
 class InteractiveSessionState(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
