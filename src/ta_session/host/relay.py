@@ -5,9 +5,9 @@ output holds the agent's terminal queries (``ESC[6n``, ``ESC[>c``), which the te
 answer again, into the agent, as if typed. Clients taking events get the recent output as text.
 
 Output frames are queued as *droppable*: the hub may drop them, whole, for a client that falls
-too far behind, which then gets ``resync_frames`` when it reads again: a notice and the recent
-output (raw bytes for a terminal; an ``agent_output`` event for a client taking events, which
-never gets raw bytes).
+too far behind, which then gets ``resync_frames`` when it reads again: a notice and the screen
+redrawn (a terminal), or the recent output as one ``agent_output`` event (a client taking events,
+which never gets raw bytes).
 """
 
 from __future__ import annotations
