@@ -70,7 +70,9 @@ class OutputRelay:
     def resync_frames(self, client: Client) -> list[bytes]:
         """What a client gets after the hub dropped output it had not read."""
         if client.output is OutputMode.RAW:
-            return [encode_output(FELL_BEHIND + self.screen.render())]
+            # No scrollback: the terminal has the lines before the gap; repeating them would
+            # put old output after the notice.
+            return [encode_output(FELL_BEHIND + self.screen.render(history=False))]
         if client.output is OutputMode.EVENTS:
             frames = [control_frame(StatusUpdate(SKIPPED).to_dict())]
             recent = bytes(self.recent[-REPLAY_BYTES:]).lstrip(_CONTINUATION)  # whole characters

@@ -263,6 +263,7 @@ class ScreenModel:
                 screen.reset_mode(number, private=True)
         self._carried = {}
         self.discarded = 0
+        self.history.clear()  # what scrolled off before the gap is not the screen's past now
         # The screen is lost anyway: emulate only what can still be on it, from the last clear
         # screen or from 2 screens' worth of lines back, whichever is later (a line start: the
         # tail's first line is probably a fragment). A flood then costs a watcher little.
@@ -329,10 +330,11 @@ class ScreenModel:
             "alternate": screen.alternate,
         }
 
-    def render(self) -> bytes:
+    def render(self, *, history: bool = True) -> bytes:
         """Bytes that draw this screen on a terminal in any state: scrollback (main screen
-        only), every line with its colours, the scroll region, the pen, the cursor and the
-        modes. Nothing in it asks the terminal anything."""
+        only; ``history`` False: none, for a terminal that saw it already), every line with its
+        colours, the scroll region, the pen, the cursor and the modes. Nothing in it asks the
+        terminal anything."""
         self.sync()
         screen = self.screen
         out = ["\x1b[0m"]
@@ -340,11 +342,14 @@ class ScreenModel:
             out.append("\x1b[?1049h\x1b[H\x1b[2J")
         else:
             out.append("\x1b[?1049l\x1b[r\x1b[H\x1b[2J")
-            history = list(self.history)[-REDRAW_HISTORY:]
-            if history:  # written, then pushed into the terminal's scrollback by newlines
-                out.append("\r\n".join(history) + "\r\n" * (screen.lines + 1))
-        for y in range(screen.lines):
-            out.append(f"\x1b[{y + 1};1H\x1b[2K" + render_line(screen.buffer[y], screen.columns))
+            lines = list(self.history)[-REDRAW_HISTORY:] if history else []
+            if lines:  # written, then pushed into the terminal's scrollback by newlines
+                out.append("\r\n".join(lines) + "\r\n" * (screen.lines + 1))
+        # Rows written one after the other from the top (CRLF between them, none after the
+        # last: nothing scrolls), so a client reading lines reads the screen's lines in order.
+        out.append("\x1b[H")
+        out.append("\r\n".join(render_line(screen.buffer[y], screen.columns)
+                                for y in range(screen.lines)))  # fmt: skip
         if screen.margins is not None:
             out.append(f"\x1b[{screen.margins.top + 1};{screen.margins.bottom + 1}r")
         for number in REPLAYED_MODES:
