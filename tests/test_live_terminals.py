@@ -200,7 +200,7 @@ def test_ctrl_c_goes_to_the_agent_and_the_session_ends_properly(live: Live) -> N
     term.send("C-c")
     match = term.wait_regex(r"RUN-RC=(\d+)")
     assert "caught SIGINT" in term.screen()  # the agent got it, not `ta`
-    assert match[1] == "0"  # `ta run` ended normally: the session completed
+    assert match[1] == "3"  # `ta run` exits with the agent's exit code
     live.wait_state(sid, "completed")  # never left active
     live.wait_host_gone(sid)
     contents = [m["content"] for m in live.messages(sid)]
@@ -216,7 +216,8 @@ def test_ctrl_c_interrupts_an_agent_with_default_signal_handling(live: Live) -> 
     sid = live.only_session()
     term.wait_raw()  # attached: from now on Ctrl-C is a byte for the agent
     term.send("C-c")
-    term.wait_regex(r"RUN-RC=\d+")
+    match = term.wait_regex(r"RUN-RC=(\d+)")
+    assert match[1] == str(128 + signal.SIGINT)  # as a shell reports a death by signal
     live.wait_state(sid, "completed")
     contents = [m["content"] for m in live.messages(sid)]
     assert f"Agent exited with code {128 + signal.SIGINT}" in contents

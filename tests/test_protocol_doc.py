@@ -81,6 +81,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "comment": "why?",
     },
     "status": {"type": "status"},
+    "screen": {"type": "screen"},
     "goal_complete": {"type": "goal_complete"},
     "pause": {"input_type": "pause"},
     "resume": {"input_type": "resume"},

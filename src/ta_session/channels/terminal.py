@@ -1,14 +1,17 @@
 """Attaching a terminal to a live session (SPEC §4.2): raw mode, like tmux or dtach.
 
 Keystrokes go to the agent as they are typed; the agent's output is written to the terminal
-as it arrives. The detach key (default Ctrl-\\) leaves the session running. The terminal's
-modes are restored on every way out: detach, the agent's exit, an error, or a signal.
+as it arrives. The detach key (default Ctrl-\\) leaves the session running. The terminal is
+restored on every way out (detach, the agent's exit, an error, or a signal): its tty modes, and
+the modes the agent's output switched in it (``RESTORE``), so that a full-screen agent left
+behind does not leave the shell on the alternate screen, with a hidden cursor or odd keys.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import select
 import signal
 import struct
@@ -23,6 +26,17 @@ from ta_session.host.wire import FrameKind
 from ta_session.model import RecordFormatError, SessionEvent
 
 DEFAULT_DETACH_KEY = b"\x1c"  # Ctrl-\
+
+# Back to a terminal's defaults: cursor keys and keypad normal, bracketed paste, mouse and focus
+# reporting off, autowrap on, no scroll region (DECSTBM homes the cursor: saved around it),
+# default colours, cursor shown. Leaving the alternate screen is only sent when the agent put
+# the terminal there: sent otherwise, terminals restore a stale saved cursor position.
+RESTORE = (
+    b"\x1b[?1l\x1b>\x1b[?2004l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1005l\x1b[?1006l"
+    b"\x1b[?1015l\x1b[?1004l\x1b[?7h\x1b[4l\x1b7\x1b[r\x1b8\x1b[0m\x1b[?25h"
+)
+LEAVE_ALTERNATE = b"\x1b[?1049l"
+_ALTERNATE = re.compile(rb"\x1b\[\?(?:1049|1047|47)([hl])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +115,7 @@ def attach(
     finally:
         with contextlib.suppress(OSError):
             status.clear()
+            _write_all(stdout_fd, (LEAVE_ALTERNATE if status.alternate else b"") + RESTORE)
         with contextlib.suppress(termios.error, OSError):
             termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
 
@@ -148,6 +163,9 @@ def _loop(
             for frame in frames:
                 if frame.kind is FrameKind.OUTPUT:
                     _write_all(stdout_fd, frame.payload)
+                    switches = _ALTERNATE.findall(frame.payload)
+                    if switches:
+                        status.alternate = switches[-1] == b"h"
                 elif frame.kind is FrameKind.CONTROL:
                     message = frame.json()
                     if message.get("event_type") == "draft_ready":
@@ -183,6 +201,7 @@ class _StatusLine:
     def __init__(self, fd: int):
         self.fd = fd
         self.shown = False
+        self.alternate = False  # the agent's output put the terminal on the alternate screen
 
     def show(self, text: str) -> None:
         cols, rows = terminal_size(self.fd)

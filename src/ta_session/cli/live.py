@@ -13,6 +13,25 @@ from ta_session.service.errors import NoLiveHost
 from ta_session.service.lifecycle import SessionService
 from ta_session.store import Project
 
+_SELF_ATTACH = (
+    "cannot attach to session {short} from inside it: this terminal is that session's own "
+    "agent, and its output would be fed back into itself"
+)
+
+
+def _ancestors() -> set[int]:
+    """This process and its parents (from /proc): is this command running inside an agent?"""
+    found, pid = set(), os.getpid()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                pid = int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return found
+
+
 # How much of a session's output is shown when it ended before this terminal could attach.
 ENDED_TAIL_CHARS = 64 << 10
 
@@ -45,6 +64,8 @@ def attach_terminal(service: SessionService, sid: UUID, detach_key: str | None) 
     except RecordFormatError as exc:
         raise CommandError(str(exc).replace("'detach_key'", "detach key"), code=2) from None
     short = str(sid)[:8]
+    if os.environ.get("TA_SESSION_ID") == str(sid):
+        raise CommandError(_SELF_ATTACH.format(short=short))
     client = service.link.connect(sid, role="attach", size=terminal_size(1))
     if client is None:
         session = project.sessions.load(sid)
@@ -53,6 +74,9 @@ def attach_terminal(service: SessionService, sid: UUID, detach_key: str | None) 
             # first): show what an attached terminal would have seen, then offer the review.
             return _ended_before_attach(service, session)
         raise NoLiveHost(short)
+    if client is not None and client.welcome.get("agent_pid") in _ancestors():
+        client.close()  # TA_SESSION_ID was unset, but this process runs inside the agent
+        raise CommandError(_SELF_ATTACH.format(short=short))
     key_name = "Ctrl-" + chr(key[0] + 0x40) if len(key) == 1 and key[0] < 0x20 else repr(key)
     sys.stderr.write(f"[attached to session {short}; detach with {key_name}]\r\n")
     sys.stderr.flush()
@@ -68,6 +92,8 @@ def attach_terminal(service: SessionService, sid: UUID, detach_key: str | None) 
             from ta_session.cli.draft_cmds import inline_review
 
             inline_review(DraftService(project, service.channel_id), UUID(result.draft_id))
+        if result.exit_code:  # an aborted session whose agent exited 0 still fails (below)
+            return int(result.exit_code)  # the agent's own (128+N: killed by signal N)
         return 0 if result.state == "completed" else 1
     print(f"\n[session {short}: {result.message}]")
     return 1
@@ -84,10 +110,9 @@ def _ended_before_attach(service: SessionService, session: InteractiveSession) -
         output = ""
     sys.stdout.write(output[-ENDED_TAIL_CHARS:])
     how = session.state.value
-    for message in reversed(session.messages):
-        if message.sender == "ta-system" and message.content.startswith("Agent exited with"):
-            how += f" (agent {message.content.removeprefix('Agent ')})"
-            break
+    code = session.agent_exit_code()
+    if code is not None:
+        how += f" (agent exited with code {code})"
     print(f"\n[session {session.short_id} {how}]")
     if session.draft_ids and sys.stdin.isatty():
         draft_id = session.draft_ids[-1]
@@ -95,4 +120,6 @@ def _ended_before_attach(service: SessionService, session: InteractiveSession) -
             from ta_session.cli.draft_cmds import inline_review
 
             inline_review(DraftService(project, service.channel_id), draft_id)
+    if code:
+        return code
     return 0 if session.state is InteractiveSessionState.COMPLETED else 1

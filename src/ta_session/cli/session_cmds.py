@@ -61,7 +61,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 str(s.session_id),
                 str(s.goal_id)[:8],
                 s.agent_id,
-                s.state.value,
+                _state_cell(s.state.value, s.exit_code),
                 host.status.value if host.status != "none" else "-",
                 row.activity.value if row.activity else "-",
                 format_elapsed(elapsed_seconds(s, now)),
@@ -72,12 +72,18 @@ def cmd_list(args: argparse.Namespace) -> int:
         lines = text.split("\n")
         for i, row in enumerate(rows, start=1):
             state = row.summary.state.value
-            painted = style(state, _STATE_COLOUR[state], True)
-            lines[i] = lines[i].replace(f"  {state}  ", f"  {painted}  ", 1)
+            cell = _state_cell(state, row.summary.exit_code)
+            painted = style(cell, _STATE_COLOUR[state], True)
+            lines[i] = lines[i].replace(f"  {cell}  ", f"  {painted}  ", 1)
         text = "\n".join(lines)
     print(text)
     print(f"{len(rows)} session(s).")
     return 0
+
+
+def _state_cell(state: str, exit_code: int | None) -> str:
+    """A finished session whose agent failed says so: ``completed (exit 3)``."""
+    return f"{state} (exit {exit_code})" if exit_code and state != "active" else state
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -211,31 +217,20 @@ def _recording(service: SessionService, sid: UUID) -> Path:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    from ta_session.host.recording import parse_event
-    from ta_session.host.text import strip_ansi
+    from ta_session.host.screen_text import how_it_ended, recording_text
 
     service, sid = _target(args)
     path = _recording(service, sid)
     out = sys.stdout
-    with path.open("rb") as handle:
-        handle.readline()
-        while True:
-            line = handle.readline()
-            if line.endswith(b"\n"):
-                event = parse_event(line)
-                if event is not None and event.code == "o":
-                    out.write(event.data if args.raw else strip_ansi(event.data))
-                continue
-            # End of the file (or a half-written last line): stop, or wait with --follow.
-            if not args.follow or not service.link.is_live(sid):
-                if line:
-                    event = parse_event(line)
-                    if event is not None and event.code == "o":
-                        out.write(event.data if args.raw else strip_ansi(event.data))
-                break
-            out.flush()
-            handle.seek(-len(line), os.SEEK_CUR)
-            time.sleep(0.1)
+    live = (lambda: service.link.is_live(sid)) if args.follow else None
+    for piece in recording_text(path, raw=args.raw, live=live):
+        if piece:
+            out.write(piece)
+        else:
+            out.flush()  # waiting for more: what came so far is shown
+    if args.follow:
+        session = service.load(sid)
+        print(how_it_ended(session.state.value, session.agent_exit_code()), file=out)
     out.flush()
     return 0
 

@@ -10,6 +10,7 @@ Under a pty, input and output are the same descriptor, registered once for both.
 from __future__ import annotations
 
 import contextlib
+import select
 import selectors
 import signal
 import time
@@ -81,6 +82,20 @@ class AgentIO:
             else:
                 self.sel.register(fd, selectors.EVENT_WRITE, self._on_event)
             self._watched = fd
+
+    def await_output(self, longest: float, quiet: float = 0.01) -> float:
+        """Relay the agent's output for up to ``longest`` seconds, until it has been quiet for
+        ``quiet`` once something came (an echo); the seconds spent."""
+        began = time.monotonic()
+        wait = longest
+        while wait > 0 and self.agent.outputs:
+            ready, _, _ = select.select(list(self.agent.outputs), [], [], wait)
+            if not ready:
+                break
+            for fd in ready:
+                self.read(fd)
+            wait = min(quiet, longest - (time.monotonic() - began))
+        return time.monotonic() - began
 
     def resize(self, cols: int, rows: int, *, nudge: bool = False) -> None:
         """A new window size; with ``nudge``, a brief change even if the size is the same, so

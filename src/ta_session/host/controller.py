@@ -1,12 +1,10 @@
 """The session controller: what requests and host events do to the session.
 
-Every request a client may send (the ``HumanInput`` variants and the protocol's own ``status``
-and ``goal_complete``; docs/protocol.md lists them with their replies) is carried out here: on
-the agent (through ``AgentControl``, the server), as session messages and audit events (through
-``Records``), as events to the channels, and as state changes of the session and of its goal.
-It owns the session's lifecycle state while the host lives, and ends it properly however the
-session ends: closed, aborted, the agent exiting, or the launch failing.
-"""
+Every request a client may send (docs/protocol.md lists them with their replies) is carried out
+here: on the agent (through the server), as session messages and audit events (``Records``), as
+events to the channels, and as state changes of the session and its goal. It owns the session's
+state while the host lives, and ends it properly however it ends: closed, aborted, the agent
+exiting, or the launch failing."""
 
 from __future__ import annotations
 
@@ -81,6 +79,9 @@ class AgentControl(Protocol):
     def describe(self) -> dict[str, Any]:
         """The fields of a ``welcome`` / ``status`` reply."""
 
+    def screen_snapshot(self) -> dict[str, Any]:
+        """The fields of a ``screen`` reply: the agent's screen as lines and a cursor."""
+
 
 class Controller:
     def __init__(
@@ -116,6 +117,8 @@ class Controller:
         if "input_type" not in message:
             if kind == "status":
                 return {"ok": True, **self.host.describe(), "questions": self.questions()}
+            if kind == "screen":
+                return {"ok": True, **self.host.screen_snapshot()}
             if kind == "goal_complete":
                 return {"ok": True, "detail": self.goal_complete(channel_id)}
             if kind is None:
@@ -399,7 +402,7 @@ HANDLERS: dict[type[HumanInput], str] = {
     Discuss: "_decide",
     BuildDraft: "_build",
 }
-REQUEST_TYPES = ("status", "goal_complete")
+REQUEST_TYPES = ("status", "screen", "goal_complete")
 
 
 def accepted_inputs() -> set[str]:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ta_session.host.frames import FrameQueue
-from ta_session.host.lines import LineAssembler
+from ta_session.host.typed import TypedLines
 from ta_session.host.wire import (
     PROTOCOL_VERSION,
     Frame,
@@ -73,12 +73,11 @@ class Client:
     output: OutputMode = OutputMode.NONE
     reader: FrameReader = field(default_factory=FrameReader)
     queue: FrameQueue = field(default_factory=FrameQueue)
-    lines: LineAssembler = field(default_factory=LineAssembler)
+    typing: TypedLines = field(default_factory=lambda: TypedLines(None))  # its typed lines
     closing: bool = False  # sends what is queued, then is closed
     writing: bool = False  # registered for writability
     behind: bool = False  # fell behind: its output is skipped until it has read its queue
     resyncs: int = 0
-    last_notice: float = float("-inf")  # when it was last told its input was refused
 
 
 class HubHandler(Protocol):

@@ -2,7 +2,9 @@
 
 A line is logged as a ``human`` message when Enter ends it (SPEC §4.2). Simple editing is applied
 as a terminal would (Backspace removes a whole UTF-8 character, Ctrl-U the whole line) and escape
-sequences (arrow keys, function keys) are left out. Pure: bytes in, text out, no I/O.
+sequences (arrow keys, function keys, and terminal replies: OSC/DCS/APC strings) are left out.
+It is the fallback of ``typed.TypedLines``, which reads lines off the screen.
+Pure: bytes in, text out, no I/O.
 
 ``LineQueue`` holds submitted lines for a moment before they are logged, so that the agent's echo
 of Enter reaches the terminals before the host spends time on an fsynced write.
@@ -19,6 +21,7 @@ from ta_session.model import Timestamp
 
 ESC, CSI_INTRO, SS3_INTRO = 0x1B, 0x5B, 0x4F
 CR, LF, DEL, BS, CTRL_U, TAB = 0x0D, 0x0A, 0x7F, 0x08, 0x15, 0x09
+_STRING_INTROS = frozenset(b"]P_^X")
 MAX_LINE = 64 << 10  # bytes kept of one line: input without Enter must not grow without limit
 # A line typed in a terminal is logged this long after Enter, so that the agent's echo of it
 # reaches the terminals first: typing stays as quick as in a bare terminal.
@@ -30,7 +33,9 @@ class LineAssembler:
 
     def __init__(self) -> None:
         self._line = bytearray()
-        self._escape = 0  # 0: text; 1: after ESC; 2: inside a CSI/SS3 sequence
+        # 0: text; 1: after ESC; 2: inside a CSI/SS3 sequence; 3: inside a string (OSC, DCS,
+        # APC, PM, SOS: ended by BEL or ESC \\); 4: ESC inside a string
+        self._escape = 0
 
     @property
     def partial(self) -> bytes:
@@ -42,7 +47,16 @@ class LineAssembler:
         line = self._line
         for byte in data:
             if self._escape == 1:
-                self._escape = 2 if byte in (CSI_INTRO, SS3_INTRO) else 0
+                if byte in (CSI_INTRO, SS3_INTRO):
+                    self._escape = 2
+                else:
+                    self._escape = 3 if byte in _STRING_INTROS else 0
+                continue
+            if self._escape >= 3:
+                if byte == 0x07 or (self._escape == 4 and byte == 0x5C):
+                    self._escape = 0
+                else:
+                    self._escape = 4 if byte == ESC else 3
                 continue
             if self._escape == 2:
                 if 0x40 <= byte <= 0x7E:  # the final byte of the sequence

@@ -1,11 +1,13 @@
 """The output relay: each chunk of the agent's output to the recording and to every client in
-the form it asked for (OUTPUT frames, or ``agent_output`` events), and the recent output kept to
-redraw a terminal that attaches or falls behind.
+the form it asked for (OUTPUT frames, or ``agent_output`` events). A terminal that attaches or
+falls behind is redrawn from the screen model (``screen``), never by replaying raw output: old
+output holds the agent's terminal queries (``ESC[6n``, ``ESC[>c``), which the terminal would
+answer again, into the agent, as if typed. Clients taking events get the recent output as text.
 
 Output frames are queued as *droppable*: the hub may drop them, whole, for a client that falls
-too far behind, which then gets ``resync_frames`` when it reads again: a notice and the recent
-output (raw bytes for a terminal; an ``agent_output`` event for a client taking events, which
-never gets raw bytes).
+too far behind, which then gets ``resync_frames`` when it reads again: a notice and the screen
+redrawn (a terminal), or the recent output as one ``agent_output`` event (a client taking events,
+which never gets raw bytes).
 """
 
 from __future__ import annotations
@@ -14,19 +16,20 @@ import codecs
 
 from ta_session.host.hub import Client, Hub, OutputMode
 from ta_session.host.recording import CastWriter
+from ta_session.host.screen import ScreenModel
 from ta_session.host.wire import REPLAY_BYTES, control_frame, encode_json, encode_output
 from ta_session.model import AgentOutput, OutputStream, StatusUpdate
 
-CLEAR_SCREEN = b"\x1b[H\x1b[2J"
 FELL_BEHIND = b"\r\n[ta: output skipped, this terminal fell behind]\r\n"
 SKIPPED = "output skipped: this client fell behind"
 _CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 continuation bytes: the middle of a character
 
 
 class OutputRelay:
-    def __init__(self, hub: Hub, recorder: CastWriter, *, live: bool = True):
+    def __init__(self, hub: Hub, recorder: CastWriter, screen: ScreenModel, *, live: bool = True):
         self.hub = hub
         self.recorder = recorder
+        self.screen = screen
         self.live = live  # False: output only goes to the recording (``output_capture: log``)
         self.recent = bytearray()
         # Incremental UTF-8 decoders (one per stream) for the clients that take events.
@@ -34,6 +37,7 @@ class OutputRelay:
 
     def relay(self, data: bytes, stream: OutputStream | None) -> None:
         self.recorder.output(data)
+        self.screen.feed(data)  # cheap: emulated later, when a screen is needed
         if not self.live:
             return
         self.recent += data
@@ -59,15 +63,16 @@ class OutputRelay:
         return encode_json(AgentOutput(stream, text).to_dict()) if text else b""
 
     def redraw(self, client: Client) -> None:
-        """A terminal that just attached: a clean screen, then the recent output."""
-        if self.recent and client.output is OutputMode.RAW:
-            frame = encode_output(CLEAR_SCREEN + bytes(self.recent[-REPLAY_BYTES:]))
-            self.hub.queue(client, frame, droppable=True)
+        """A terminal that just attached: the agent's screen as it is now."""
+        if client.output is OutputMode.RAW:
+            self.hub.queue(client, encode_output(self.screen.render()), droppable=True)
 
     def resync_frames(self, client: Client) -> list[bytes]:
         """What a client gets after the hub dropped output it had not read."""
         if client.output is OutputMode.RAW:
-            return [encode_output(FELL_BEHIND + bytes(self.recent[-REPLAY_BYTES:]))]
+            # No scrollback: the terminal has the lines before the gap; repeating them would
+            # put old output after the notice.
+            return [encode_output(FELL_BEHIND + self.screen.render(history=False))]
         if client.output is OutputMode.EVENTS:
             frames = [control_frame(StatusUpdate(SKIPPED).to_dict())]
             recent = bytes(self.recent[-REPLAY_BYTES:]).lstrip(_CONTINUATION)  # whole characters

@@ -3,15 +3,16 @@
 A single-threaded ``selectors`` loop ties the parts together: the agent (``agent_process``) under
 a pty or pipes; its output, read in large chunks, recorded (``recording``) and relayed through
 the client hub (``hub``), which gives each client its own bounded queue so that a slow client
-never slows the agent or the others; keystrokes to the agent and, as lines (``lines``), to the
-session log; requests to the controller (``controller``), which owns the session's records
-(``records``); and the activity monitor (``activity``). No client, and no failed write, can end
-the session: only the agent's exit, a close or an abort does.
+never slows the agent or the others; the screen model (``screen``), fed lazily, which redraws
+attaching terminals and shows prompts and typed lines; keystrokes to the agent and, as lines
+read off the screen (``typed``), to the session log; requests to the controller (``controller``),
+which owns the session's records (``records``); and the activity monitor (``activity``). No
+client, and no failed write, can end the session: only the agent's exit, a close or an abort.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import os
 import selectors
 import signal
@@ -22,7 +23,7 @@ from typing import Any
 
 from ta_session.host.activity import ActivityMonitor
 from ta_session.host.agent_io import AgentIO
-from ta_session.host.agent_process import AgentProcess, InputFull, LaunchError
+from ta_session.host.agent_process import AgentProcess, LaunchError
 from ta_session.host.controller import ACTIVE, Controller
 from ta_session.host.extras import Extras
 from ta_session.host.hub import Client, Hub
@@ -31,31 +32,28 @@ from ta_session.host.recording import CastWriter
 from ta_session.host.records import HostLog, Records
 from ta_session.host.relay import OutputRelay
 from ta_session.host.runfiles import HostLock, remove_run_files
+from ta_session.host.screen import ScreenModel
+from ta_session.host.signals import wake_on_signals
+from ta_session.host.typed import TypedLines
 from ta_session.host.wire import (
     PROTOCOL_VERSION,
-    REPLAY_BYTES,
     Frame,
     FrameKind,
     ProtocolError,
     control_frame,
     valid_size,
 )
-from ta_session.model import (
-    InteractiveSession,
-    OutputStream,
-    SessionChannelError,
-    StatusUpdate,
-)
+from ta_session.model import InteractiveSession, OutputStream, SessionChannelError, StatusUpdate
 from ta_session.model.config import CaptureMode
 from ta_session.model.host import ClientRole, HostActivity
 from ta_session.model.protocol import SessionEvent
 from ta_session.store import Project
 from ta_session.store.hosts import process_start_time
 
-__all__ = ["REPLAY_BYTES", "LaunchPlan", "SessionHost"]  # REPLAY_BYTES: for older importers
+__all__ = ["LaunchPlan", "SessionHost"]
 
 TICK = 0.25
-NOTICE_INTERVAL = 1.0  # a client is told at most this often that its keystrokes were refused
+QUIET = 0.05  # seconds without output after which the screen model catches up by itself
 
 
 class SessionHost:
@@ -82,8 +80,11 @@ class SessionHost:
         ids = {"session_id": self.session_id, "goal_id": session.goal_id}
         self.records = Records(project, **ids, log=self.log, report=self._warn)
         self.controller = Controller(project, self.records, plan, self, state=session.state, **ids)
+        # Output from pipes has bare LFs: no terminal turns them into CRLF.
+        self.screen = ScreenModel(cols, rows, newline=plan.mode is not CaptureMode.PTY)
         self.monitor = ActivityMonitor(idle_after=plan.idle_after, idle_timeout=plan.idle_timeout,
-                                       prompt_patterns=plan.prompt_patterns)  # fmt: skip
+                                       prompt_patterns=plan.prompt_patterns,
+                                       screen=self.screen.lines)  # fmt: skip
         self.sel = selectors.DefaultSelector()
         self.hub = Hub(self.sel, self)
         self.extras = Extras(self)  # [mcp] agent socket, questions; [notify] notifications
@@ -92,7 +93,6 @@ class SessionHost:
         self.relay: OutputRelay | None = None
         self.exit_code: int | None = None
         self._next_tick = 0.0
-        self._signal_r, self._signal_w = os.pipe()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -112,7 +112,9 @@ class SessionHost:
             self._shutdown()
 
     def _start(self) -> int:
-        self._install_signals()
+        wake_on_signals(
+            self.sel, self.controller.terminate
+        )  # someone stopped the host: end as a close would
         self.recorder = CastWriter(
             self.project.layout.recordings_dir / f"{self.session_id}.cast",
             width=self.cols,
@@ -123,7 +125,7 @@ class SessionHost:
             report=self._warn,
         )
         live = self.plan.mode is not CaptureMode.LOG  # log: output goes to the recording only
-        self.relay = OutputRelay(self.hub, self.recorder, live=live)
+        self.relay = OutputRelay(self.hub, self.recorder, self.screen, live=live)
         self.hub.listen(self.project.hosts.socket_path(self.session_id))
         self.records.register(
             os.getpid(), activity=HostActivity.RUNNING.value, state=self.controller.state.value
@@ -147,21 +149,6 @@ class SessionHost:
         if self._ready is not None:
             self._ready(line)
             self._ready = None
-
-    def _install_signals(self) -> None:
-        os.set_blocking(self._signal_w, False)
-        signal.set_wakeup_fd(self._signal_w)
-        # Signals only wake the loop; the loop decides what they mean.
-        signal.signal(signal.SIGTERM, lambda *_: None)
-        signal.signal(signal.SIGCHLD, lambda *_: None)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        self.sel.register(self._signal_r, selectors.EVENT_READ, self._on_signal)
-
-    def _on_signal(self, key: selectors.SelectorKey, mask: int) -> None:
-        with contextlib.suppress(BlockingIOError):
-            if signal.SIGTERM in os.read(self._signal_r, 64):
-                self.controller.terminate()  # someone stopped the host: end as a close would
 
     def _loop(self) -> None:
         while True:
@@ -222,6 +209,8 @@ class SessionHost:
             return
         if not same and self.recorder is not None:
             self.recorder.resize(cols, rows)
+        if not same:
+            self.screen.resize(cols, rows)
         self.cols, self.rows = cols, rows
         self.io.resize(cols, rows, nudge=same)  # the same size: nudge full-screen programs
 
@@ -263,6 +252,9 @@ class SessionHost:
             "clients": self.hub.channels(),
         }
 
+    def screen_snapshot(self) -> dict[str, Any]:
+        return self.screen.snapshot()
+
     def _warn(self, text: str) -> None:
         """A fault the session survives (a full disk): in the log and on every channel."""
         self.log.write(text)
@@ -275,6 +267,7 @@ class SessionHost:
         if client.role is not ClientRole.ATTACH:
             return
         self.records.audit("channel_attached", client.channel_id, {"role": client.role.value})
+        client.typing = TypedLines(self.screen if self.plan.mode is CaptureMode.PTY else None)
         if self.relay is not None:
             self.relay.redraw(client)
         if size is not None:  # the resize nudge makes full-screen programs repaint
@@ -307,21 +300,14 @@ class SessionHost:
         self.log.write(text)
 
     def _typed(self, client: Client, data: bytes) -> None:
-        if not self.plan.allow_human_input:
-            return
-        if self.plan.mode is not CaptureMode.PTY:
-            # No terminal turns Enter (CR) into a newline on a pipe; a line reader needs one.
-            data = data.replace(b"\r", b"\n")
-        try:
-            self.send_to_agent(data)
-        except (InputFull, SessionChannelError) as exc:
-            now = time.monotonic()
-            if now - client.last_notice >= NOTICE_INTERVAL:
-                client.last_notice = now
-                notice = StatusUpdate(f"Input not sent: {exc}")
-                self.hub.queue(client, control_frame(notice.to_dict()))
-            return
-        self.controller.typed(client.channel_id, client.lines.feed(data))
+        if self.plan.allow_human_input:
+            wait = self.io.await_output if self.io is not None else None
+            tell = functools.partial(self._tell, client)
+            lines = client.typing.deliver(data, self.send_to_agent, tell, wait)
+            self.controller.typed(client.channel_id, lines)
+
+    def _tell(self, client: Client, text: str) -> None:
+        self.hub.queue(client, control_frame(StatusUpdate(text).to_dict()))
 
     # -- timers -----------------------------------------------------------------------------
 
@@ -332,6 +318,8 @@ class SessionHost:
         if now < self._next_tick:
             return
         self._next_tick = now + TICK
+        if self.screen.pending and self.monitor.silence() >= QUIET:
+            self.screen.sync()  # the agent is quiet: catching up now costs it nothing
         self.hub.tick()
         self.extras.tick()
         self.log.flush()

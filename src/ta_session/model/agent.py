@@ -430,12 +430,15 @@ def _substitute(template: str, values: Mapping[str, str | None], agent: str) -> 
 
 # ---------------------------------------------------------------------------------- built-ins
 
-# Regexes over the last screen lines after `idle_after` seconds of silence (SPEC §4.4). Best
-# effort: agents change their TUIs; a project can override them in .ta/agents/<name>.yaml.
+# Regexes over the last screen lines after `idle_after` seconds of silence (SPEC §4.4), tried in
+# order (the first that matches names the prompt). They see the screen model's rendered lines,
+# as a person does: tests/test_screen.py holds a corpus of each agent's screens. Best effort:
+# agents change their TUIs; a project can override them in .ta/agents/<name>.yaml.
 _CLAUDE_PROMPTS = [
     r"Do you want to .+\?",  # permission questions ("Do you want to make this edit …?")
     r"❯\s*\d+\.\s",  # a numbered choice menu with the cursor on it
-    r'^[\s│]*>\s*(?:Try ".*")?[\s│]*$',  # the empty input box, with or without placeholder
+    # The empty input box (`>` in older versions, `❯` now), with or without a placeholder.
+    r'^[\s│]*[>❯]\s*(?:Try ".*")?[\s│]*$',
 ]
 _QUESTION_PROMPTS = [r"\((?:y/n|Y/n|y/N)\)|\[(?:y/n|Y/n|y/N)\]", r"Would you like to .+\?"]
 
@@ -484,7 +487,8 @@ BUILTIN_AGENTS: dict[str, dict[str, Any]] = {
         "command": "aider",
         "args_template": ["--message", "{prompt}"],
         "interactive": {"enabled": True, "output_capture": "pty"},
-        "prompt_patterns": [r"\(Y\)es/\(N\)o", *_QUESTION_PROMPTS],
+        # aider asks everything as "…? (Y)es/(N)o [Yes]:" (prompt_toolkit).
+        "prompt_patterns": [r"\(Y\)es/\(N\)o", r"Would you like to .+\?"],
         "install_hint": "Install aider: python -m pip install aider-install && aider-install",
         "sandbox": {"mode": "on", "writable": ["~/.aider"]},
     },

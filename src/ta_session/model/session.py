@@ -18,6 +18,8 @@ from ta_session.model.errors import RecordFormatError, SessionChannelError, load
 from ta_session.model.ids import new_uuid, parse_uuid
 from ta_session.model.timestamps import Timestamp
 
+AGENT_EXITED = "Agent exited with code "  # the host's message when the agent ends
+
 
 class InteractiveSessionState(StrEnum):
     ACTIVE = "active"
@@ -180,6 +182,20 @@ class InteractiveSession:
 
     def is_alive(self) -> bool:
         return self.state in (InteractiveSessionState.ACTIVE, InteractiveSessionState.PAUSED)
+
+    @property
+    def exit_code(self) -> int | None:
+        """As ``SessionSummary.exit_code``: the agent's exit code, once known."""
+        return self.agent_exit_code()
+
+    def agent_exit_code(self) -> int | None:
+        """The agent's exit code (128+N: killed by signal N) from the host's "Agent exited with
+        code N" message, or None (still running, never launched, or no code known)."""
+        for message in reversed(self.messages):
+            if message.sender == "ta-system" and message.content.startswith(AGENT_EXITED):
+                code = message.content.removeprefix(AGENT_EXITED)
+                return int(code) if code.lstrip("-").isdigit() else None
+        return None
 
     def elapsed_seconds(self, now: Timestamp | None = None) -> int:
         now = now or Timestamp.now()

@@ -72,6 +72,7 @@ class SessionRow:
         out: dict[str, Any] = own.own_fields()
         if isinstance(s, InteractiveSession):
             out["messages"] = [m.to_dict() for m in s.messages]
+        out["exit_code"] = s.exit_code  # the agent's (None while it runs, or if it never ran)
         draft_ids = [str(d) for d in s.draft_ids]
         out["draft_ids"] = draft_ids
         out.update(self._live_fields(drafts, draft_ids))

@@ -34,8 +34,9 @@ from ta_session.store.layout import private_dirs
 # 2: a file not named after its session is an error row. 3: timestamps as Timestamp.split()
 # pairs, exact and sortable for every year the reference can hold (64-bit nanoseconds end in
 # 1677 and 2262). Caches of another version are rebuilt.
-# 4: the listing JSON of each session's own fields, encoded once when its file is indexed.
-_SCHEMA_VERSION = 4
+# 4: the agent's exit code. 5: the listing JSON of each session's own fields, encoded once
+# when its file is indexed.
+_SCHEMA_VERSION = 5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     name TEXT PRIMARY KEY,
@@ -53,6 +54,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     updated_frac INTEGER,
     message_count INTEGER,
     draft_ids TEXT,
+    exit_code INTEGER,
     json_head TEXT,
     error TEXT
 )
@@ -72,8 +74,9 @@ class SessionSummary:
     updated_at: Timestamp
     message_count: int
     draft_ids: tuple[UUID, ...]
-    # ``own_fields_json`` minus its closing brace, kept by the index so that a JSON listing of
-    # 10,000 sessions does not re-encode what did not change.
+    exit_code: int | None = None  # the agent's, once it has exited (listings show a failure)
+    # ``head_json`` as the index keeps it, so that a JSON listing of 10,000 sessions does not
+    # re-encode what did not change.
     json_head: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
@@ -88,6 +91,7 @@ class SessionSummary:
             session.updated_at,
             len(session.messages),
             tuple(session.draft_ids),
+            session.agent_exit_code(),
         )
 
     def is_alive(self) -> bool:
@@ -106,11 +110,15 @@ class SessionSummary:
         }
 
     def head_json(self) -> str:
-        """``own_fields`` and ``draft_ids`` as JSON, without the closing brace: a listing row
-        continues it with the live fields."""
+        """``own_fields``, ``exit_code`` and ``draft_ids`` as JSON, without the closing brace:
+        a listing row continues it with the live fields."""
         if self.json_head is not None:
             return self.json_head
-        fields = {**self.own_fields(), "draft_ids": [str(d) for d in self.draft_ids]}
+        fields = {
+            **self.own_fields(),
+            "exit_code": self.exit_code,
+            "draft_ids": [str(d) for d in self.draft_ids],
+        }
         return _ENCODE(fields)[:-1]
 
 
@@ -126,8 +134,8 @@ Parser = Callable[[Path], InteractiveSession]
 _NS_PER_SECOND = 1_000_000_000
 
 
-_INSERT = "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-_NO_FIELDS = (None,) * 12
+_INSERT = "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_NO_FIELDS = (None,) * 13
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 # What binding one row's values can raise: that row's problem, not the index's.
 _ROW_ERRORS = (
@@ -335,7 +343,8 @@ def _row(
     return (
         path.name, *ident,
         str(s.session_id), str(s.goal_id), s.channel_id, s.agent_id, s.state.value,
-        created_s, created_frac, updated_s, updated_frac, len(s.messages), drafts, head, None,
+        created_s, created_frac, updated_s, updated_frac, len(s.messages), drafts,
+        s.agent_exit_code(), head, None,
     )  # fmt: skip
 
 
@@ -344,7 +353,8 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
     bad: list[BadFile] = []
     rows = db.execute(
         "SELECT name, session_id, goal_id, channel_id, agent_id, state, created_s, created_frac,"
-        " updated_s, updated_frac, message_count, draft_ids, json_head, error FROM sessions"
+        " updated_s, updated_frac, message_count, draft_ids, exit_code, json_head, error"
+        " FROM sessions"
         " ORDER BY updated_s DESC, updated_frac DESC, name"
     )
     states = {s.value: s for s in InteractiveSessionState}
@@ -352,7 +362,7 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
     from_split = Timestamp.from_split  # only inside a leap second
     for (
         name, sid, gid, channel, agent, state,
-        created_s, created_frac, updated_s, updated_frac, count, drafts, head, error,
+        created_s, created_frac, updated_s, updated_frac, count, drafts, code, head, error,
     ) in rows:  # fmt: skip
         if error is not None:
             bad.append(BadFile(folder / name, error))
@@ -379,6 +389,7 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
                 updated,
                 count,
                 tuple(UUID(d) for d in json.loads(drafts)) if drafts != "[]" else (),
+                code,
                 head,
             )
         )

@@ -1,0 +1,369 @@
+"""The screen model (SPEC §4.2, §4.4): a terminal emulator (``pyte``) fed with the agent's output,
+so the host knows what a person looking at the agent's terminal sees.
+
+It serves three things: the redraw of a terminal that attaches (``render``: text, colours,
+cursor, alternate screen, modes, never the agent's old terminal queries), the rendered lines
+prompt patterns are matched against (``lines``), and the cursor line that an Enter submits
+(``line_at``/``cursor``).
+
+**Lazy and bounded.** pyte is pure Python (about 0.7 MB/s); feeding it every byte would slow an
+agent that floods output. ``feed`` only appends to a backlog; ``sync`` (called when a screen is
+needed, or by the host when the agent is quiet) runs the emulator over it. When the backlog passes
+twice ``BACKLOG_LIMIT`` its head is discarded: the screen is reset and only the end of the tail
+is emulated (from its last clear-screen, or two screens' worth of lines). What the discarded
+head switched on or off (alternate screen, cursor keys, bracketed paste, mouse, keypad) is
+scanned for with a regex (C speed) and re-applied, so those modes survive a flood. Lines
+scrolled off the top are kept as styled text, at most ``HISTORY_LINES`` of them.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Any
+
+import pyte
+from pyte import graphics, modes
+from pyte.screens import StaticDefaultDict
+
+BACKLOG_LIMIT = 32 << 10  # unemulated output kept: 32-64 KiB, at most ≈0.1 s of emulation
+HISTORY_LINES = 1000  # lines scrolled off the top that are kept (for a re-attach's scrollback)
+REDRAW_HISTORY = 200  # of those, how many a re-attaching terminal gets as scrollback
+MAX_COLS, MAX_ROWS = 1000, 500  # the model's size is clamped: memory stays bounded
+ALT_MODES = (47, 1047, 1049)
+# Private modes an attaching terminal must be put in to talk to the agent as before.
+REPLAYED_MODES = (1, 1000, 1002, 1003, 1004, 1005, 1006, 1015, 2004)
+_MODE_SET = re.compile(rb"\x1b\[\?([0-9;]+)([hl])|\x1b([=>])")
+# Strings pyte does not parse (it would draw their contents): DCS, SOS, PM, APC. Vim sends DCS
+# queries, tmux passthrough uses DCS. Removed before emulation; an unfinished one is held back.
+_STRING = re.compile(rb"\x1b[PX^_].*?(?:\x1b\\|\x07|\x9c)", re.DOTALL)
+_STRING_START = re.compile(rb"\x1b[PX^_]")
+MAX_STRING = 4096  # an unterminated string longer than this is dropped, not held
+
+_NAMED = {"black": 0, "red": 1, "green": 2, "brown": 3, "blue": 4, "magenta": 5, "cyan": 6,
+          "white": 7}  # fmt: skip
+_PALETTE = {value: index for index, value in enumerate(graphics.FG_BG_256)}
+
+
+def _colour(value: str, base: int) -> str:
+    """The SGR parameters for a pyte colour; ``base`` 30 (foreground) or 40 (background)."""
+    if value == "default":
+        return ""
+    if value in _NAMED:
+        return str(base + _NAMED[value])
+    if value.startswith(("bright", "bfight")):  # pyte spells bright magenta "bfightmagenta"
+        name = value[6:]
+        return str(base + 60 + _NAMED.get(name, 7))
+    if value in _PALETTE:
+        return f"{base + 8};5;{_PALETTE[value]}"
+    try:
+        r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
+    except ValueError:
+        return ""
+    return f"{base + 8};2;{r};{g};{b}"
+
+
+def sgr(char: Any) -> str:
+    """The escape sequence that selects ``char``'s colours and attributes (from a reset)."""
+    params = ["0"]
+    for flag, code in (("bold", "1"), ("italics", "3"), ("underscore", "4"), ("blink", "5"),
+                       ("reverse", "7"), ("strikethrough", "9")):  # fmt: skip
+        if getattr(char, flag, False):
+            params.append(code)
+    params += [p for p in (_colour(char.fg, 30), _colour(char.bg, 40)) if p]
+    return "\x1b[" + ";".join(params) + "m"
+
+
+def render_line(line: Any, columns: int) -> str:
+    """One buffer line as text with SGR sequences, trailing blanks left out, ending reset."""
+    default = ("default", "default")
+    last = -1
+    for x in range(columns):
+        char = line[x]
+        if char.data not in (" ", "") or (char.fg, char.bg) != default or char.reverse:
+            last = x
+    out: list[str] = []
+    pen = "\x1b[0m"  # every line starts from a reset pen
+    for x in range(last + 1):
+        char = line[x]
+        if not char.data:
+            continue  # the second cell of a wide character
+        style = sgr(char)
+        if style != pen:
+            out.append(style)
+            pen = style
+        out.append(char.data)
+    if pen and pen != "\x1b[0m":
+        out.append("\x1b[0m")
+    return "".join(out)
+
+
+def plain_line(line: Any, columns: int) -> str:
+    return "".join(line[x].data for x in range(columns)).rstrip()
+
+
+class _Screen(pyte.Screen):
+    """pyte's screen plus what it lacks: the alternate screen, the keypad mode, and a hook for
+    lines scrolling off the top of the main screen."""
+
+    def __init__(self, columns: int, lines: int, on_scroll: Callable[[Any], None]):
+        self.on_scroll = on_scroll
+        self.saved_main: tuple[Any, Any] | None = None  # (buffer, cursor) while on the alternate
+        self.keypad = False
+        self.scrolled = 0  # lines scrolled off the main screen so far
+        self.on_erase: Callable[[], None] | None = None  # before the main screen is erased
+        super().__init__(columns, lines)
+
+    @property
+    def alternate(self) -> bool:
+        return self.saved_main is not None
+
+    def reset(self) -> None:
+        super().reset()
+        self.saved_main = None
+        self.keypad = False
+
+    def index(self) -> None:
+        top, bottom = self.margins or pyte.screens.Margins(0, self.lines - 1)
+        if self.cursor.y == bottom and top == 0 and self.saved_main is None:
+            self.scrolled += 1
+            self.on_scroll(self.buffer[0])
+        super().index()
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        if how in (2, 3) and self.on_erase is not None and self.saved_main is None:
+            self.on_erase()
+        super().erase_in_display(how, *args, **kwargs)
+
+    def set_mode(self, *ms: int, **kwargs: Any) -> None:
+        if kwargs.get("private") and any(m in ALT_MODES for m in ms):
+            self.enter_alternate()
+        super().set_mode(*ms, **kwargs)
+
+    def reset_mode(self, *ms: int, **kwargs: Any) -> None:
+        if kwargs.get("private") and any(m in ALT_MODES for m in ms):
+            self.leave_alternate()
+        super().reset_mode(*ms, **kwargs)
+
+    def enter_alternate(self) -> None:
+        if self.saved_main is None:
+            self.saved_main = (self.buffer, copy.copy(self.cursor))
+            self.buffer = defaultdict(lambda: StaticDefaultDict(self.default_char))
+            self.dirty.update(range(self.lines))
+
+    def leave_alternate(self) -> None:
+        if self.saved_main is not None:
+            self.buffer, self.cursor = self.saved_main
+            self.saved_main = None
+            self.dirty.update(range(self.lines))
+
+    def keypad_application(self) -> None:
+        self.keypad = True
+
+    def keypad_numeric(self) -> None:
+        self.keypad = False
+
+
+class _Stream(pyte.ByteStream):
+    # ESC = and ESC > (keypad modes), which pyte ignores, go to _Screen.
+
+    escape = {**pyte.ByteStream.escape, "=": "keypad_application", ">": "keypad_numeric"}  # noqa: RUF012
+
+
+class ScreenModel:
+    """The agent's screen. ``feed`` is cheap; everything that reads the screen syncs first."""
+
+    def __init__(
+        self,
+        cols: int = 80,
+        rows: int = 24,
+        *,
+        newline: bool = False,
+        backlog_limit: int = BACKLOG_LIMIT,
+        history: int = HISTORY_LINES,
+        on_scroll: Callable[[str], None] | None = None,
+    ):
+        """``newline``: LF also returns the carriage (output from pipes, where no terminal
+        turns LF into CRLF). ``on_scroll``: called with each main-screen line (plain text) as
+        it scrolls off the top."""
+        self.backlog_limit = backlog_limit
+        self.history: deque[str] = deque(maxlen=history)  # styled text
+        self._on_scroll = on_scroll
+        self._newline = newline
+        self.screen = _Screen(*_clamp(cols, rows), self._scrolled)
+        self.stream = _Stream(self.screen)
+        self._start()
+        self._backlog = bytearray()
+        self._held = b""  # an unfinished DCS/APC string, waiting for its end
+        self._carried: dict[int, bool] = {}  # modes set in output discarded unemulated
+        self.discarded = 0  # bytes never emulated (the backlog overflowed)
+
+    def _start(self) -> None:
+        if self._newline:
+            self.screen.set_mode(modes.LNM)
+
+    def _scrolled(self, line: Any) -> None:
+        columns = self.screen.columns
+        self.history.append(render_line(line, columns))
+        if self._on_scroll is not None:
+            self._on_scroll(plain_line(line, columns))
+
+    # -- input ------------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        return len(self._backlog)
+
+    def feed(self, data: bytes) -> None:
+        self._backlog += data
+        if len(self._backlog) > 2 * self.backlog_limit:
+            cut = len(self._backlog) - self.backlog_limit
+            self._carry(bytes(self._backlog[:cut]))
+            del self._backlog[:cut]
+            self.discarded += cut
+
+    def _carry(self, head: bytes) -> None:
+        """Remember the modes ``head`` (never emulated) switched, to re-apply them."""
+        for match in _MODE_SET.finditer(head):
+            if match[3]:
+                self._carried[-1] = match[3] == b"="  # -1: the keypad
+                continue
+            on = match[2] == b"h"
+            for number in match[1].split(b";"):
+                if number.isdigit():
+                    self._carried[int(number)] = on
+
+    def sync(self) -> None:
+        """Emulate the backlog. After an overflow the screen starts over from the tail."""
+        if self.discarded:
+            self._restart()
+        data = self._held + bytes(self._backlog)
+        self._backlog.clear()
+        self._held = b""
+        data = _STRING.sub(b"", data)
+        start = _STRING_START.search(data, max(0, len(data) - MAX_STRING))
+        if start is not None:
+            self._held, data = data[start.start() :], data[: start.start()]
+        if data:
+            self.stream.feed(data)
+
+    def _restart(self) -> None:
+        screen = self.screen
+        screen.reset()
+        self._start()
+        self.stream = _Stream(screen)  # a fresh parser: the old one may be mid-sequence
+        for number, on in self._carried.items():
+            if number == -1:
+                screen.keypad = on
+            elif on:
+                screen.set_mode(number, private=True)
+            else:
+                screen.reset_mode(number, private=True)
+        self._carried = {}
+        self.discarded = 0
+        self.history.clear()  # what scrolled off before the gap is not the screen's past now
+        # The screen is lost anyway: emulate only what can still be on it, from the last clear
+        # screen or from 2 screens' worth of lines back, whichever is later (a line start: the
+        # tail's first line is probably a fragment). A flood then costs a watcher little.
+        backlog = self._backlog
+        start = backlog.rfind(b"\x1b[2J")
+        newline = len(backlog)
+        for _ in range(2 * screen.lines):
+            newline = backlog.rfind(b"\n", 0, newline)
+            if newline < 0:
+                break
+        if newline >= 0 and newline + 1 > start:
+            start = newline + 1
+        if start > 0:
+            del backlog[:start]
+
+    def resize(self, cols: int, rows: int) -> None:
+        self.sync()
+        cols, rows = _clamp(cols, rows)
+        self.screen.resize(rows, cols)
+        if self.screen.saved_main is not None:
+            # pyte resizes the visible buffer only; the saved main screen keeps its old lines.
+            self.screen.saved_main[1].x = min(self.screen.saved_main[1].x, cols - 1)
+            self.screen.saved_main[1].y = min(self.screen.saved_main[1].y, rows - 1)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def alternate(self) -> bool:
+        self.sync()
+        return self.screen.alternate
+
+    def lines(self) -> list[str]:
+        """The visible lines as plain text (trailing blanks removed)."""
+        self.sync()
+        screen = self.screen
+        return [plain_line(screen.buffer[y], screen.columns) for y in range(screen.lines)]
+
+    def line_at(self, y: int) -> str:
+        self.sync()
+        return plain_line(self.screen.buffer[y], self.screen.columns)
+
+    def cursor(self) -> tuple[int, int]:
+        """(column, row), 0-based."""
+        self.sync()
+        return self.screen.cursor.x, self.screen.cursor.y
+
+    @property
+    def scrolled(self) -> int:
+        return self.screen.scrolled
+
+    def snapshot(self) -> dict[str, Any]:
+        """The screen for clients that are not terminals (the ``screen`` request)."""
+        self.sync()
+        screen = self.screen
+        return {
+            "cols": screen.columns,
+            "rows": screen.lines,
+            "lines": self.lines(),
+            "cursor": {
+                "x": screen.cursor.x,
+                "y": screen.cursor.y,
+                "visible": not screen.cursor.hidden,
+            },
+            "alternate": screen.alternate,
+        }
+
+    def render(self, *, history: bool = True) -> bytes:
+        """Bytes that draw this screen on a terminal in any state: scrollback (main screen
+        only; ``history`` False: none, for a terminal that saw it already), every line with its
+        colours, the scroll region, the pen, the cursor and the modes. Nothing in it asks the
+        terminal anything."""
+        self.sync()
+        screen = self.screen
+        out = ["\x1b[0m"]
+        if screen.alternate:
+            out.append("\x1b[?1049h\x1b[H\x1b[2J")
+        else:
+            out.append("\x1b[?1049l\x1b[r\x1b[H\x1b[2J")
+            lines = list(self.history)[-REDRAW_HISTORY:] if history else []
+            if lines:  # written, then pushed into the terminal's scrollback by newlines
+                out.append("\r\n".join(lines) + "\r\n" * (screen.lines + 1))
+        # Rows written one after the other from the top (CRLF between them, none after the
+        # last: nothing scrolls), so a client reading lines reads the screen's lines in order.
+        out.append("\x1b[H")
+        out.append("\r\n".join(render_line(screen.buffer[y], screen.columns)
+                                for y in range(screen.lines)))  # fmt: skip
+        if screen.margins is not None:
+            out.append(f"\x1b[{screen.margins.top + 1};{screen.margins.bottom + 1}r")
+        for number in REPLAYED_MODES:
+            out.append(f"\x1b[?{number}{'h' if (number << 5) in screen.mode else 'l'}")
+        if modes.DECAWM not in screen.mode:
+            out.append("\x1b[?7l")
+        if modes.IRM in screen.mode:
+            out.append("\x1b[4h")
+        out.append("\x1b=" if screen.keypad else "\x1b>")
+        out.append(sgr(screen.cursor.attrs))
+        out.append(f"\x1b[{screen.cursor.y + 1};{screen.cursor.x + 1}H")
+        out.append("\x1b[?25l" if screen.cursor.hidden else "\x1b[?25h")
+        return "".join(out).encode("utf-8", "replace")
+
+
+def _clamp(cols: int, rows: int) -> tuple[int, int]:
+    return max(1, min(cols, MAX_COLS)), max(1, min(rows, MAX_ROWS))
