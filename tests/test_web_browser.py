@@ -264,3 +264,27 @@ def test_no_token_gets_401_and_a_cross_origin_websocket_is_refused(
     page.goto(web.base)
     page.wait_for_selector("[data-testid=connection]:has-text('live')")
     assert page.evaluate(script, f"{ws_base}/api/events") == "open"  # the page's own origin
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap not installed")
+def test_an_mcp_question_is_answered_from_the_page(page: Any, live: Live) -> None:
+    """The agent asks through ``ta mcp serve`` (the MCP SDK's stdio client, sandboxed); the
+    page lists the question and its answer reaches the agent's tool call."""
+    live.env["TA_SANDBOX"] = "on"
+    steps = [
+        {
+            "tool": "ask_human",
+            "args": {"question": "Deploy to staging?", "response_hint": "yes_no"},
+        },
+        {"hold": True},
+    ]
+    sid = live.start(*agent("mcp_agent.py", json.dumps(steps)), title="mcp")
+    open_session(page, sid)
+    question = page.locator("[data-testid=question]")
+    question.wait_for()
+    assert "Deploy to staging? [yes/no]" in question.inner_text()
+    page.fill("[data-testid=answer-text]", "y")
+    page.click("[data-testid=answer-send]")
+    live.wait_output(sid, 'RESULT 0 {"text": "yes"')
+    answered = [e for e in live.audit(sid) if e["action"] == "question_answered"]
+    assert answered[-1]["channel_id"].startswith("web:")

@@ -121,8 +121,13 @@ def session_detail(caller: Caller, sid: UUID) -> dict[str, Any]:
     data["activity"] = status.activity
     data["channels"] = status.channels
     data["elapsed"] = status.elapsed
-    questions = []
-    if status.activity == "waiting":
+    # The agent's own questions (MCP ask_human), each answered by its id; else a prompt seen
+    # on its screen.
+    questions = [
+        {"question_id": q.get("question_id"), "prompt": str(q.get("prompt") or "")}
+        for q in service.questions(sid)
+    ]
+    if not questions and status.activity == "waiting":
         prompt = pending_question(caller.project, sid)
         questions.append({"question_id": None,
                           "prompt": prompt or "The agent is waiting for input."})  # fmt: skip
