@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from ta_session.host.agent_process import InputFull
+from ta_session.host.drafting import DraftRequests
 from ta_session.host.lines import LineQueue
 from ta_session.host.plan import LaunchPlan
 from ta_session.host.records import Records
@@ -27,7 +28,6 @@ from ta_session.model import (
     BuildDraft,
     Close,
     Discuss,
-    DraftReady,
     GoalComplete,
     GoalState,
     HumanInput,
@@ -83,7 +83,7 @@ class AgentControl(Protocol):
         """The fields of a ``screen`` reply: the agent's screen as lines and a cursor."""
 
 
-class Controller:
+class Controller(DraftRequests):
     def __init__(
         self,
         project: Project,
@@ -197,8 +197,10 @@ class Controller:
             self.host.marker(f"input: {line.text[:60]}")
 
     def goal_complete(self, channel_id: str) -> str:
-        """The agent says it is done; with ``auto_exit_on: goal_complete`` the session closes."""
+        """The agent says it is done: its goal is marked completed (an abort later still makes it
+        aborted); with ``auto_exit_on: goal_complete`` the session closes too."""
         self.log("Agent reported the goal complete", channel_id, audit="goal_complete_reported")
+        self.records.goal_state(GoalState.COMPLETED)
         self.host.emit(GoalComplete(self.goal_id))
         if self.plan.exit_on_goal_complete and self.state in (ACTIVE, PAUSED):
             self.close(channel_id, True)
@@ -258,54 +260,6 @@ class Controller:
     def question(self, prompt: str) -> None:
         self.host.emit(WaitingForInput(prompt))
         self.records.audit("question_asked", HOST, {"prompt": prompt})
-
-    # -- drafts -----------------------------------------------------------------------------
-
-    def build_draft(self, channel_id: str, note: str | None = None) -> str | None:
-        """Build a draft of the workspace now; emit ``draft_ready``. None when nothing changed."""
-        from ta_session.workspace.drafts import WorkspaceMissing
-        from ta_session.workspace.review import build_draft
-
-        try:
-            draft = build_draft(self.project, self.goal_id, session_id=self.session_id,
-                                channel_id=channel_id, note=note)  # fmt: skip
-        except (WorkspaceMissing, RecordFormatError, StoreError, OSError) as exc:
-            self.log(f"No draft: {exc}", channel_id)
-            raise SessionChannelError(f"cannot build a draft: {exc}") from None
-        if draft is None:
-            self.host.emit(StatusUpdate("No changes in the workspace: no draft"))
-            return None
-        self.host.emit(DraftReady(draft.draft_id, draft.summary, len(draft.artifacts)))
-        self.host.marker(f"draft: {draft.short_id}")
-        return str(draft.draft_id)
-
-    def _decide(self, decision: Approve | Reject | Discuss, channel_id: str) -> str:
-        from ta_session.model.draft import Disposition
-        from ta_session.workspace.review import decide, guidance_for
-
-        uris = [decision.artifact_uri] if decision.artifact_uri else []
-        text: str | None = None
-        options: dict[str, Any] = {"uris": uris, "channel_id": channel_id}
-        if isinstance(decision, Approve):
-            disposition = Disposition.APPROVED
-        elif isinstance(decision, Reject):
-            disposition, text = Disposition.REJECTED, decision.reason
-            options["reason"] = text or None
-        else:
-            disposition, text = Disposition.DISCUSS, decision.comment
-            options["comment"] = text
-        try:
-            draft = decide(self.project, decision.draft_id, disposition, **options)
-        except (StoreError, OSError) as exc:
-            raise SessionChannelError(f"cannot record the decision: {exc}") from None
-        self.host.marker(f"decision: {disposition.value} {', '.join(uris) or 'all'}")
-        guidance = guidance_for(disposition, uris, text)
-        if guidance and self.state is ACTIVE and self.plan.allow_human_input:
-            # The agent is still working: tell it why, so it can act on the review.
-            with contextlib.suppress(InputFull):  # the decision stands; the agent is told later
-                self.host.send_to_agent(guidance.encode("utf-8") + self.plan.submit_key)
-                self.records.audit("input_injected", channel_id, {"text": guidance})
-        return draft.status.value
 
     # -- the session's lifecycle ------------------------------------------------------------
 
