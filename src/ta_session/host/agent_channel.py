@@ -36,6 +36,7 @@ from ta_session.host.wire import PROTOCOL_VERSION, Frame, FrameKind, ProtocolErr
 from ta_session.model import (
     Answer,
     GoalComplete,
+    GoalState,
     SessionChannelError,
     StatusUpdate,
     WaitingForInput,
@@ -205,6 +206,7 @@ class AgentChannel:
         if isinstance(summary, str) and summary.strip():
             text += f": {summary.strip()[:MAX_STATUS]}"
         self.controller.log(text, client.channel_id, audit="goal_complete_reported")
+        self.controller.records.goal_state(GoalState.COMPLETED)  # the goal is done, as it says
         self.host.emit(GoalComplete(self.controller.goal_id))
         if self.controller.plan.exit_on_goal_complete and self.controller.stopping is None:
             # The agent is inside a tool call: closing now would cut its last words. It has a
