@@ -107,6 +107,17 @@ def _install_root(path: Path) -> list[Path]:
     return []
 
 
+def _program_folders(program: Path) -> list[Path]:
+    """What running ``program`` needs to see: the folder it is named in (a link there, e.g.
+    ``node_modules/.bin/claude``, must still resolve), the installation a ``bin`` folder belongs
+    to (a virtual environment, a ``node_modules``), and the folder of the file it points to."""
+    real = program.resolve()
+    found = [program.parent, real.parent, *_install_root(program), *_install_root(real)]
+    if program.parent.name in ("bin", ".bin"):
+        found.append(program.parent.parent)
+    return found
+
+
 def _outermost(paths: Iterable[Path]) -> list[Path]:
     """``paths`` without those inside another one (binding the outer one shows them)."""
     chosen: list[Path] = []
@@ -145,11 +156,12 @@ def wrap(argv: Sequence[str], policy: SandboxPolicy, tool: str) -> list[str]:
     program = shutil.which(argv[0], path=policy.search_path) if argv else None
     wanted = [policy.project, *policy.visible]
     if program is not None:
-        wanted += [Path(program).resolve(), *_install_root(Path(program))]
+        wanted += _program_folders(Path(program))
     for arg in argv[1:]:  # a script named on the command line, with the folder it imports from
         if arg.startswith("/tmp/") and os.path.exists(arg):
             wanted.append(Path(arg) if os.path.isdir(arg) else Path(arg).parent)
-    for shown in _outermost(p for p in wanted if p.is_relative_to("/tmp") and p.exists()):
+    in_tmp = (p for p in wanted if p.is_relative_to("/tmp") and p != Path("/tmp") and p.exists())
+    for shown in _outermost(in_tmp):
         args += ["--ro-bind", str(shown), str(shown)]
     # A hidden folder that holds the workspace (.ta/ holds .ta/staging/…) is hidden first and
     # the workspace mounted back into it; one inside the workspace (.ta/ of a --no-staging
