@@ -169,3 +169,30 @@ def test_without_bubblewrap_ta_run_refuses_unless_told_to_run_unconfined(live: L
     sid = live.ok("run", "t", "--detach", "--no-sandbox", "--", PYTHON, "-c", "print('hi')").strip()
     finish(live, sid)
     assert live.show(sid)["sandbox"]["enabled"] is False
+
+
+def test_only_what_the_agent_runs_from_is_shown_again_in_the_private_tmp(tmp_path: Path) -> None:
+    """A program installed under /tmp (a node_modules/.bin link, a script) stays reachable in
+    the sandbox, but the real /tmp, with other programs' sockets, never is."""
+    from ta_session.workspace.sandbox import SandboxPolicy, wrap
+
+    assert tmp_path.is_relative_to("/tmp")
+    package = tmp_path / "tools" / "node_modules" / "pkg"
+    package.mkdir(parents=True)
+    (package / "cli.js").write_text("#!/bin/sh\necho cli\n")
+    (package / "cli.js").chmod(0o755)
+    (tmp_path / "tools" / "node_modules" / ".bin").mkdir()
+    (tmp_path / "tools" / "node_modules" / ".bin" / "tool").symlink_to("../pkg/cli.js")
+    script = tmp_path / "scripts" / "agent.sh"
+    script.parent.mkdir()
+    script.write_text("echo hi\n")
+    project = tmp_path / "proj"
+    (project / ".ta" / "staging" / "g").mkdir(parents=True)
+    policy = SandboxPolicy(project / ".ta" / "staging" / "g", project,
+                           hidden=(project / ".ta",), search_path="/usr/bin")  # fmt: skip
+    args = wrap([str(tmp_path / "tools/node_modules/.bin/tool"), str(script)], policy, "bwrap")
+    shown = {args[i + 1] for i, a in enumerate(args) if a == "--ro-bind"}
+    assert str(tmp_path / "tools" / "node_modules") in shown  # the link and what it points to
+    assert str(script.parent) in shown and str(project) in shown
+    assert "/tmp" not in {args[i + 1] for i, a in enumerate(args) if a.endswith("bind")}
+    assert all(Path(p).is_relative_to(tmp_path) or p == "/" for p in shown)
