@@ -413,7 +413,10 @@ def test_two_hosts_racing_for_one_session_start_exactly_one_agent(live: Live) ->
 @pytest.mark.parametrize("ending", ["close", "abort", "agent exit", "launch failure"])
 def test_the_goal_follows_the_session_and_run_files_are_removed(live: Live, ending: str) -> None:
     if ending == "launch failure":
-        result = live.ta("run", "t", "--detach", "--", "/nonexistent/agent-binary")
+        broken = live.workdir / "broken-agent"  # it exists, but its interpreter does not
+        broken.write_text("#!/nonexistent/interpreter\n")
+        broken.chmod(0o755)
+        result = live.ta("run", "t", "--detach", "--", str(broken))
         assert result.returncode != 0
         sid = live.only_session()
     else:

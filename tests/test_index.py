@@ -323,3 +323,19 @@ def test_a_sessions_folder_that_cannot_be_written_still_lists(
     finally:
         for path in restore:
             path.chmod(0o755)
+
+
+def test_commands_that_only_read_never_create_ta(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "TA_PROJECT_ROOT"}
+    for args in (["session", "list"], ["session", "list", "--all", "--json"], ["draft", "list"],
+                 ["goal", "list"], ["audit", "log"], ["agents", "list"], ["doctor"]):  # fmt: skip
+        result = subprocess.run([sys.executable, "-m", "ta_session", *args], cwd=folder,
+                                env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert result.returncode == 0, (args, result.stderr)
+        assert list(folder.iterdir()) == [], args

@@ -233,7 +233,7 @@ def test_close_of_a_lost_paused_session_completes_via_active(live: Live) -> None
     ]
 
 
-def test_missing_agent_binary_is_one_clear_line_and_the_session_is_aborted(live: Live) -> None:
+def test_a_missing_agent_binary_is_one_clear_line_and_leaves_nothing_behind(live: Live) -> None:
     result = live.ta("run", "t", "--detach", "--", "no-such-agent-binary-xyz", "--flag")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -243,7 +243,23 @@ def test_missing_agent_binary_is_one_clear_line_and_the_session_is_aborted(live:
     assert "not found" in lines[0]
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+    # Checked before anything is written: no session, goal, staging folder or audit event.
+    assert live.listing() == []
+    for folder in ("interactive_sessions", "goals", "staging", "baselines"):
+        assert not any((live.ta_dir / folder).glob("*")), folder
+    assert live.json("goal", "list", "--json") == []
 
+
+def test_an_agent_that_cannot_be_started_ends_its_session_as_aborted(live: Live) -> None:
+    """The program exists but the kernel cannot run it (its interpreter is missing): the host
+    reports the failed launch, and the session and its goal end aborted."""
+    broken = live.workdir / "broken-agent"
+    broken.write_text("#!/nonexistent/interpreter\n")
+    broken.chmod(0o755)
+    result = live.ta("run", "t", "--detach", "--", str(broken))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ta: error: "), result.stderr
     (entry,) = live.listing()
     sid = entry["session_id"]
     assert entry["state"] == "aborted"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,17 @@ def agent_config(project: Project, agent_id: str, command: list[str]) -> AgentCo
         return AgentCatalog(project.root).get(agent_id)
     except TaError as exc:
         raise ServiceError(str(exc)) from None
+
+
+def require_command(config: AgentConfig) -> None:
+    """The agent's program must exist before anything is written: a typo in the command leaves
+    no session, goal or staging folder behind, only this one line."""
+    from ta_session.store.agents import missing_command_message
+
+    environ = {**os.environ, **config.env}
+    program = config.resolved_command(environ)
+    if not program or shutil.which(program, path=environ.get("PATH")) is None:
+        raise ServiceError(missing_command_message(config))
 
 
 def sandbox_for(
@@ -113,8 +125,9 @@ def start_session(
     if no_staging:
         require_git_work_tree(root)
     agent_id = "generic" if command else (agent_id or DEFAULT_AGENT)
-    confinement = sandbox_for(agent_config(project, agent_id, command), sandbox,
-                              fallback=sandbox_fallback)  # fmt: skip
+    config = agent_config(project, agent_id, command)
+    require_command(config)
+    confinement = sandbox_for(config, sandbox, fallback=sandbox_fallback)
     project.layout.ta_dir.mkdir(exist_ok=True)
 
     goal = Goal.new(title, objective=objective, agent_id=agent_id, source_dir=str(root))

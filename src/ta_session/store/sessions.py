@@ -206,6 +206,10 @@ class InteractiveSessionStore:
 
     def summaries(self) -> builtins.list[SessionSummary]:
         """Fast listing from the index, newest ``updated_at`` first."""
+        if not self.sessions_dir.is_dir():
+            # Nothing to list, and a listing never creates .ta/ (nor the index inside it).
+            self.bad_files = []
+            return []
         self._recover_pending()
         summaries, self.bad_files = self.index.refresh(self.sessions_dir, self._parse)
         return summaries
