@@ -339,3 +339,29 @@ def test_commands_that_only_read_never_create_ta(tmp_path: Path) -> None:
                                 env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
         assert result.returncode == 0, (args, result.stderr)
         assert list(folder.iterdir()) == [], args
+
+
+def test_ta_run_finds_the_git_top_and_ignores_its_runtime_state(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    repo = tmp_path / "repo"
+    (repo / "src" / "deep").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "src" / "deep" / "x.txt").write_text("x\n")
+    env = {k: v for k, v in os.environ.items() if k != "TA_PROJECT_ROOT"}
+    env["TA_SANDBOX"] = "off"
+    started = subprocess.run(
+        [sys.executable, "-m", "ta_session", "run", "t", "--detach", "--", "true"],
+        cwd=repo / "src" / "deep", env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    assert (repo / ".ta").is_dir() and not (repo / "src" / ".ta").exists()
+    ignore = (repo / ".ta" / ".gitignore").read_text()
+    assert {"staging/", "run/", "state/", "web-token"} <= set(ignore.split())
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=repo, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert ".ta/staging" not in status and ".ta/run" not in status

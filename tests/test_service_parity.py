@@ -285,3 +285,25 @@ def test_concurrent_close_and_abort_end_the_session_once(live: Live, tmp_path: P
         assert err.count("\n") <= 1
     changes = [e for e in live.audit(sid) if e["action"] == "state_changed"]
     assert len(changes) == 1, changes
+
+
+def test_attach_without_an_id(live: Live, tmp_path: Path) -> None:
+    """No live session: one clear line. One: it is attached. Several: a numbered choice (in a
+    terminal), or one line naming them (in a script)."""
+    none = live.ta("session", "attach")
+    assert none.returncode == 1 and "no live session to attach to" in none.stderr
+    first = start_listening(live, tmp_path, "first")
+    term = live.tmux()  # a shell
+    term.type(f"{live.ta_command()} session attach")
+    term.wait_raw()
+    term.wait_text(f"attached to session {first[:8]}")
+    term.detach_key()
+    second = start_listening(live, tmp_path, "second")
+    scripted = live.ta("session", "attach")
+    assert scripted.returncode == 1 and scripted.stderr.count("\n") == 1
+    assert first[:8] in scripted.stderr and second[:8] in scripted.stderr
+    term.type(f"{live.ta_command()} session attach")
+    term.wait_text("Attach to which (1-2)?")
+    term.type("2")  # the list is newest first: 2 is the first session
+    term.wait_text(f"attached to session {first[:8]}")
+    term.detach_key()

@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", metavar="ID", help="session id or unique prefix")
     p.add_argument("--reason", metavar="R", default=None, help="why (logged)")
     p = s.add_parser("attach", help="attach this terminal to a live session", parents=[common])
-    p.add_argument("session", metavar="ID", help="session id or unique prefix")
+    p.add_argument("session", metavar="ID", nargs="?",
+                   help="session id or prefix (default: the only live one)")  # fmt: skip
     p.add_argument("--detach-key", metavar="KEY", help="detach key (default ctrl-\\)")
     p = s.add_parser("send", help="send guidance to the agent", parents=[common])
     p.add_argument("session", metavar="ID", help="session id or unique prefix")

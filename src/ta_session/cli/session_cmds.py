@@ -186,9 +186,32 @@ def cmd_complete(args: argparse.Namespace) -> int:
 def cmd_attach(args: argparse.Namespace) -> int:
     from ta_session.cli.live import attach_terminal
 
-    service, sid = _target(args)
+    service = session_service(args)
+    sid = service.resolve(args.session) if args.session else _choose_live(service)
     service.alive(sid)
     return attach_terminal(service, sid, args.detach_key)
+
+
+def _choose_live(service: SessionService) -> UUID:
+    """No id given: the only live session, or the one picked from a numbered list."""
+    live = service.live_sessions()
+    if not live:
+        raise CommandError("no live session to attach to ('ta session list' shows them all)")
+    if len(live) == 1:
+        return live[0].summary.session_id
+    choices = [f"  {i}. {str(r.summary.session_id)[:8]}  {r.summary.agent_id}  "
+               f"{r.summary.state.value}" for i, r in enumerate(live, start=1)]  # fmt: skip
+    if not sys.stdin.isatty():
+        ids = ", ".join(str(r.summary.session_id)[:8] for r in live)
+        raise CommandError(f"{len(live)} live sessions: give the id of one ({ids})")
+    print(f"{len(live)} live sessions:\n" + "\n".join(choices))
+    try:
+        answer = input(f"Attach to which (1-{len(live)})? ").strip()
+    except EOFError:
+        answer = ""
+    if not answer.isdigit() or not 1 <= int(answer) <= len(live):
+        raise CommandError(f"no session chosen (answer a number from 1 to {len(live)})")
+    return live[int(answer) - 1].summary.session_id
 
 
 def cmd_status(args: argparse.Namespace) -> int:

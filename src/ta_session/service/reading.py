@@ -102,3 +102,7 @@ class SessionReader:
         reply = self.link.ask(sid, {"type": "status"})
         questions = (reply or {}).get("questions")
         return [q for q in questions if isinstance(q, dict)] if isinstance(questions, list) else []
+
+    def live_sessions(self) -> list[SessionRow]:
+        """Alive sessions whose host runs (what a terminal can attach to), newest first."""
+        return [row for row in self.rows(include_finished=False) if row.host.live]

@@ -55,19 +55,42 @@ def _make_private_ta(ta: Path) -> None:
         os.chmod(ta, PRIVATE_DIR_MODE)
     for name in _STANDARD_DIRS:
         _mkdirs(ta / name)
+    try:  # never replaces one the user wrote; private like everything in .ta/
+        fd = os.open(ta / ".gitignore", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(_GITIGNORE)
+
+
+# What ta-session keeps in .ta/ that no one should commit: copies, sockets, caches, recordings
+# and the web token. Sessions, goals, drafts, the audit log and agent configs are left to the
+# user (a team may keep them).
+_GITIGNORE = """\
+# ta-session's runtime state (written by ta; edit freely)
+staging/
+baselines/
+run/
+state/
+recordings/
+web-token
+"""
 
 
 def find_project_root(
     start: Path | None = None, override: str | os.PathLike[str] | None = None
 ) -> Path:
     """``--project`` wins, then ``TA_PROJECT_ROOT``, then the nearest ancestor holding ``.ta/``,
-    else the current directory (SPEC §0)."""
+    then the top of the git work tree, else the current directory (SPEC §0)."""
     chosen = override if override is not None else os.environ.get(PROJECT_ENV) or None
     if chosen is not None:
         return Path(chosen).expanduser().resolve()
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / TA_DIR).is_dir():
+            return folder
+    for folder in (here, *here.parents):  # no .ta/ yet: the top of the git work tree
+        if (folder / ".git").exists():
             return folder
     return here
 
