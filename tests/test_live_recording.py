@@ -4,6 +4,7 @@ byte-exactly, replay and logs."""
 from __future__ import annotations
 
 import json
+import time
 
 from live_helpers import (
     Live,
@@ -130,3 +131,25 @@ def test_session_events_are_written_to_the_audit_log_and_the_recording(live: Liv
     for marker in ("state: active -> paused", "state: paused -> active",
                    "state: active -> completed"):  # fmt: skip
         assert marker in markers, markers
+
+
+def test_replay_caps_long_pauses_by_default(live: Live) -> None:
+    """A recording with a minute of silence replays in a few seconds (``--idle-limit`` 2 s
+    unless told otherwise); a negative limit is a usage error."""
+    sid = live.start(*agent("echo.py"))
+    live.wait_output(sid, "ECHO-AGENT pid=")
+    live.ok("session", "send", sid, "quit")
+    live.wait_state(sid, "completed")
+    live.wait_host_gone(sid)
+    cast = live.cast_path(sid)
+    lines = cast.read_text(encoding="utf-8").splitlines()
+    last = json.loads(lines[-1])[0]
+    lines.append(json.dumps([last + 60.0, "o", "after a minute\r\n"]))
+    cast.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    started = time.monotonic()
+    replay = live.ta_bytes("session", "replay", sid)
+    took = time.monotonic() - started
+    assert replay.returncode == 0 and b"after a minute" in replay.stdout
+    assert took < 30, took  # 60 s of silence, capped at 2 s (the margin is for slow machines)
+    bad = live.ta("session", "replay", sid, "--idle-limit", "-1")
+    assert bad.returncode == 2 and "--idle-limit" in bad.stderr

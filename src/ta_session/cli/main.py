@@ -135,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = s.add_parser("replay", help="play the recording back", parents=[common])
     p.add_argument("session", metavar="ID", help="session id or unique prefix")
     p.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1)")
-    p.add_argument("--idle-limit", type=float, default=None, metavar="S",
-                   help="cap pauses at S seconds")  # fmt: skip
+    p.add_argument("--idle-limit", type=float, default=2.0, metavar="S",
+                   help="cap pauses at S seconds (default 2; 0: no cap)")  # fmt: skip
 
     run = groups.add_parser("run", help="start an agent on a goal in a new session",
                             parents=[common])  # fmt: skip

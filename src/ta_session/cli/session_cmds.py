@@ -263,6 +263,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     if args.speed <= 0:
         raise CommandError("--speed must be greater than 0", code=2)
+    if args.idle_limit < 0:
+        raise CommandError("--idle-limit must be 0 (no cap) or more", code=2)
     service, sid = _target(args)
     path = _recording(service, sid)
     previous = 0.0
@@ -270,7 +272,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if event.code != "o":
             continue
         delay = max(0.0, event.time - previous)
-        if args.idle_limit is not None:
+        if args.idle_limit:
             delay = min(delay, args.idle_limit)
         previous = event.time
         if delay > 0:
