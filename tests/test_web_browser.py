@@ -236,6 +236,8 @@ def test_no_token_gets_401_and_a_cross_origin_websocket_is_refused(
     page: Any, web: Web, live: Live
 ) -> None:
     sid = live.start(*agent("echo.py"))
+    # The record stops changing on its own once the host has logged the launch.
+    wait_for(lambda: any(m["content"].startswith("Agent launched") for m in live.messages(sid)))
     before = (live.ta_dir / "interactive_sessions" / f"{sid}.json").read_text()
     request = page.context.request
     # The page's own context holds the cookie; a request without it is refused.

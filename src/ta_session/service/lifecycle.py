@@ -248,12 +248,12 @@ class SessionService(SessionReader):
         try:
             result = self.dispatch(sid, request, offline)
         except ServiceError:
+            # Refused by its host: if another command is ending the session ("already
+            # closing"), wait for that, then answer as for any session that has ended.
+            self._wait_until_finished(sid)
             current = self.load(sid)
             if current.is_alive():
                 raise
-            # Another command ended it first (its host refused ours): say so, as for any
-            # session that has ended.
-            self._wait_until_finished(sid)
             return self._already_ended(current, target, verb)
         if isinstance(result, Outcome):
             return result
