@@ -127,10 +127,10 @@ def test_ask_human_answers_status_checkpoint_and_refusals(live: Live) -> None:
     (artifact,) = status["artifacts"]
     assert (artifact["disposition"], artifact["reason"]) == ("rejected", "keep v1"), status
     assert "complete" in result(live, sid, 12)["text"]
+    term.wait_text("Status: editing notes.txt now")  # on the attached terminal's bottom line
     # The goal is marked done at once, while the session (and its agent) goes on.
     goal = live.json("goal", "show", live.show(sid)["goal_id"], "--json")
     assert goal["state"] == "completed" and live.state(sid) == "active"
-    term.wait_text("Status: editing notes.txt now")  # on the attached terminal's bottom line
     # Everything is in the log and the audit, with who answered from where.
     audit = live.audit(sid)
     answered = [e for e in audit if e["action"] == "question_answered"]
