@@ -290,3 +290,39 @@ def test_an_mcp_question_is_answered_from_the_page(page: Any, live: Live) -> Non
     live.wait_output(sid, 'RESULT 0 {"text": "yes"')
     answered = [e for e in live.audit(sid) if e["action"] == "question_answered"]
     assert answered[-1]["channel_id"].startswith("web:")
+
+
+LATE_QUERIER = """
+import os, sys, termios, tty
+sys.stdin.readline()  # wait for "go": the queries come while a viewer watches
+tty.setraw(0)
+os.write(1, b"\\x1b[6n\\x1b[cASKED\\r\\n")
+while True:
+    data = os.read(0, 1024)
+    if not data:
+        break
+    with open(sys.argv[1], "ab") as handle:
+        handle.write(data)
+"""
+
+
+def test_a_late_viewer_never_answers_old_terminal_queries_into_the_agent(
+    page: Any, live: Live, tmp_path: Any
+) -> None:
+    """Terminal queries (cursor position, DA) are answered by the viewer watching when they are
+    asked, as a terminal would; a viewer joining later is drawn without them, so its emulator
+    does not answer them again into the agent."""
+    received = tmp_path / "received"
+    sid = live.start(PYTHON, "-c", LATE_QUERIER, str(received))
+    open_session(page, sid)
+    live.ok("session", "send", sid, "go")
+    wait_terminal(page, "ASKED")
+    first = wait_for(lambda: received.exists() and b"R" in received.read_bytes()
+                     and received.read_bytes(), what="the watching viewer's answers")  # fmt: skip
+    late = page.context.new_page()
+    late.goto(page.url)
+    late.wait_for_selector(f"[data-testid=s-meta]:has-text('{sid[:8]}')")
+    wait_terminal(late, "ASKED")
+    late.wait_for_timeout(1500)  # time for an emulator's answers to travel, were there any
+    assert received.read_bytes() == first
+    late.close()

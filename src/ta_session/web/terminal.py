@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,19 @@ RECENT_BYTES = 64 << 10  # output kept to draw a joining or resynchronised viewe
 MAX_INPUT = 64 << 10  # one keystroke message (a paste) at most
 RESET = b"\x1bc"  # RIS: a full terminal reset before a resynchronised viewer's redraw
 CLEAR_SCREEN = b"\x1b[H\x1b[2J"  # what the host puts before its redraw of an attaching terminal
+# Terminal queries in output replayed to a joining viewer: device attributes and status
+# (CSI … c, CSI … n), XTVERSION (CSI > … q), mode and setting requests (CSI … $ p, DCS $ q …),
+# window reports (CSI … t) and colour queries (OSC …;? …). The viewer watching when they were
+# asked has answered them; a viewer's emulator must not answer them again into the agent.
+_QUERIES = re.compile(
+    rb"\x1b\[[?>=]?[0-9;]*[cn]|\x1b\[>[0-9;]*q|\x1b\[\??[0-9;]*\$p|\x1b\[[0-9;]*t"
+    rb"|\x1bP\$q[^\x1b\x07]*(?:\x1b\\|\x07)|\x1b\][0-9;]*;\?(?:\x1b\\|\x07)"
+)
+
+
+def without_queries(output: bytes) -> bytes:
+    """``output`` with the terminal queries left out (see ``_QUERIES``)."""
+    return _QUERIES.sub(b"", output)
 BATCH_DELAY = 0.005  # seconds output may wait to be joined with more (fewer, larger messages)
 BATCH_BYTES = 128 << 10  # ... unless this much is waiting already
 # Output sent to one viewer, at most, in bytes per second (after a burst of VIEWER_BURST): far
@@ -89,11 +103,11 @@ class Feed:
         model: once the host answers ``{"type": "screen"}`` with a snapshot, ask for it here."""
         if not self.recent:
             return b""
-        return CLEAR_SCREEN + bytes(self.recent[-RECENT_BYTES:])
+        return CLEAR_SCREEN + without_queries(bytes(self.recent[-RECENT_BYTES:]))
 
     def redraw(self) -> bytes:
         """A resynchronised viewer's screen: a full reset, then the recent output."""
-        return RESET + bytes(self.recent[-RECENT_BYTES:])
+        return RESET + without_queries(bytes(self.recent[-RECENT_BYTES:]))
 
     def join(self, viewer: Viewer) -> None:
         self.flush()  # output read before the join belongs to the first screen, not after it
