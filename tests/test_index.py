@@ -357,6 +357,7 @@ def test_ta_run_finds_the_git_top_and_ignores_its_runtime_state(tmp_path: Path) 
         cwd=repo / "src" / "deep", env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
+    assert f"in project {repo.resolve()}" in started.stderr  # ta run says which project
     assert (repo / ".ta").is_dir() and not (repo / "src" / ".ta").exists()
     ignore = (repo / ".ta" / ".gitignore").read_text()
     assert {"staging/", "run/", "state/", "web-token"} <= set(ignore.split())

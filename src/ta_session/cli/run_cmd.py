@@ -35,6 +35,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     cols, rows = terminal_size(1) if interactive else (80, 24)
     launch(service.project, session, cols=cols, rows=rows)
+    # Which project (nearest .ta/, else the git work tree's top, else here): on stderr, so
+    # that --detach's stdout stays just the id.
+    sys.stderr.write(f"ta: session {session.short_id} in project {service.project.root}\n")
     if args.detach or not interactive:
         if args.json:
             ids = {"session_id": str(session.session_id), "goal_id": str(session.goal_id)}
