@@ -9,6 +9,7 @@ import shlex
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -279,3 +280,20 @@ def test_ta_run_returns_promptly_after_the_agent_exits(live: Live) -> None:
     assert "BRIEF done" in term.screen()
     sid = live.only_session()
     assert live.state(sid) == "completed"
+
+
+def test_the_detach_key_pressed_twice_reaches_the_agent(live: Live, tmp_path: Path) -> None:
+    """Ctrl-\\ twice sends one Ctrl-\\ to the agent and stays attached; once, it detaches."""
+    received = tmp_path / "received"
+    term = live.tmux()
+    term.run(f"ta run literal -- {sh(agent('querier.py', str(received)))}")
+    term.wait_text("QUERIER ready")
+    sid = live.only_session()
+    term.send_hex("1c", "1c")
+    wait_for(lambda: received.exists() and b"\x1c" in received.read_bytes(),
+             what="the literal Ctrl-\\ at the agent")  # fmt: skip
+    assert received.read_bytes().count(b"\x1c") == 1
+    assert "[detached from session" not in term.screen()
+    term.detach_key()
+    term.wait_text("[detached from session")
+    assert live.host_live(sid) and received.read_bytes().count(b"\x1c") == 1

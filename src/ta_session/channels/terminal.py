@@ -120,6 +120,26 @@ def attach(
             termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
 
 
+# The detach key pressed twice sends it once to the agent (as Ctrl-a a does in screen). Within
+# a read, a doubled key stands for itself; a single key at the end of a read waits this long for
+# its second press before it detaches.
+DOUBLE_PRESS_SECONDS = 0.4
+_LITERAL = b"\x00ta-literal-detach-key\x00"  # a placeholder no terminal sends
+
+
+def _literal_detach_keys(data: bytes, key: bytes, stdin_fd: int) -> bytes:
+    """``data`` with each doubled detach key replaced by ``_LITERAL`` (a single one stays)."""
+    data = data.replace(key + key, _LITERAL)
+    if data.endswith(key):
+        ready, _, _ = select.select([stdin_fd], [], [], DOUBLE_PRESS_SECONDS)
+        if ready:
+            more = os.read(stdin_fd, 4096)
+            if more.startswith(key):  # the second press: the key itself, then the rest
+                data = data[: -len(key)] + _LITERAL + more[len(key) :].replace(key + key, _LITERAL)
+            # Anything else typed right after asking to detach is dropped with the detach.
+    return data
+
+
 def _loop(
     client: HostClient,
     signals: _Signals,
@@ -146,13 +166,14 @@ def _loop(
             data = os.read(stdin_fd, 4096)
             if not data:
                 return AttachResult("detached", message="end of input")
+            data = _literal_detach_keys(data, detach_key, stdin_fd)
             cut = data.find(detach_key)
             if cut >= 0:
                 if cut:
-                    client.send_input(data[:cut])
+                    client.send_input(data[:cut].replace(_LITERAL, detach_key))
                 return AttachResult("detached")
             try:
-                client.send_input(data)
+                client.send_input(data.replace(_LITERAL, detach_key))
             except OSError:
                 return AttachResult("lost", message="the session host went away")
         if client.fileno() in ready:
