@@ -86,6 +86,8 @@ def test_detaching_from_full_screen_programs_leaves_the_terminal_as_it_was(live:
     (live.root / "buffer.txt").write_text("in the vim buffer\n")
     for command, drawn in (("vim -u NONE -i NONE -N buffer.txt", "in the vim buffer"),
                            ("top -d 5", "PID")):  # fmt: skip
+        term.run("clear")  # the previous round's "[detached …]" must not satisfy this one's
+        wait_for(lambda: "[detached" not in term.screen(), what="a cleared terminal")
         term.run(f"ta run full-screen -- {command}")
         term.wait_text(drawn)
         assert {flag: term.pane(flag) for flag in flags} != before, command
