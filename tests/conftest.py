@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE_DIR = REPO / "tests" / "fixtures" / "reference-sessions"  # copied from shared/
+REFERENCE_DIR = REPO / "tests" / "fixtures" / "reference-sessions"  # the reference's exact output
 
 
 @pytest.fixture

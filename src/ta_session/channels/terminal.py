@@ -120,24 +120,28 @@ def attach(
             termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
 
 
-# The detach key pressed twice sends it once to the agent (as Ctrl-a a does in screen). Within
-# a read, a doubled key stands for itself; a single key at the end of a read waits this long for
-# its second press before it detaches.
+# The detach key pressed twice sends it once to the agent (as Ctrl-a a does in screen); pressed
+# once, it detaches, after waiting this long for a second press.
 DOUBLE_PRESS_SECONDS = 0.4
-_LITERAL = b"\x00ta-literal-detach-key\x00"  # a placeholder no terminal sends
 
 
-def _literal_detach_keys(data: bytes, key: bytes, stdin_fd: int) -> bytes:
-    """``data`` with each doubled detach key replaced by ``_LITERAL`` (a single one stays)."""
-    data = data.replace(key + key, _LITERAL)
-    if data.endswith(key):
-        ready, _, _ = select.select([stdin_fd], [], [], DOUBLE_PRESS_SECONDS)
-        if ready:
-            more = os.read(stdin_fd, 4096)
-            if more.startswith(key):  # the second press: the key itself, then the rest
-                data = data[: -len(key)] + _LITERAL + more[len(key) :].replace(key + key, _LITERAL)
-            # Anything else typed right after asking to detach is dropped with the detach.
-    return data
+def _split_at_detach(data: bytes, key: bytes, stdin_fd: int) -> tuple[bytes, bool]:
+    """What of ``data`` goes to the agent, and whether to detach after it."""
+    out, rest = bytearray(), data
+    while True:
+        cut = rest.find(key)
+        if cut < 0:
+            return bytes(out + rest), False
+        out += rest[:cut]
+        rest = rest[cut + len(key) :]
+        if not rest:  # the key came last: wait for a second press
+            ready, _, _ = select.select([stdin_fd], [], [], DOUBLE_PRESS_SECONDS)
+            rest = os.read(stdin_fd, 4096) if ready else b""
+        if not rest.startswith(key):
+            # A single press: detach. Anything typed right after asking to leave is dropped.
+            return bytes(out), True
+        out += key  # pressed twice: the key itself, for the agent
+        rest = rest[len(key) :]
 
 
 def _loop(
@@ -166,16 +170,14 @@ def _loop(
             data = os.read(stdin_fd, 4096)
             if not data:
                 return AttachResult("detached", message="end of input")
-            data = _literal_detach_keys(data, detach_key, stdin_fd)
-            cut = data.find(detach_key)
-            if cut >= 0:
-                if cut:
-                    client.send_input(data[:cut].replace(_LITERAL, detach_key))
-                return AttachResult("detached")
+            to_agent, detach = _split_at_detach(data, detach_key, stdin_fd)
             try:
-                client.send_input(data.replace(_LITERAL, detach_key))
+                if to_agent:
+                    client.send_input(to_agent)
             except OSError:
                 return AttachResult("lost", message="the session host went away")
+            if detach:
+                return AttachResult("detached")
         if client.fileno() in ready:
             try:
                 frames = client.read_frames(0)

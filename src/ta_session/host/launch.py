@@ -154,7 +154,9 @@ def start_host(
     if resume:
         argv.append("--resume")
     log_path = run_dir / f"{session_id}.log"
-    with open(log_path, "ab") as log:
+    # Private like everything in .ta/ (it may quote what was typed).
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    with os.fdopen(log_fd, "ab") as log:
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,

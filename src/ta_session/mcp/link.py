@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ta_session.channels.client import HostClient, HostRequestError, HostUnavailable
+from ta_session.host.questions import Outcome
 from ta_session.model.errors import TaError
 
 # Beyond the question's own timeout (the host's to enforce), how long we wait for its verdict.
 VERDICT_MARGIN = 30.0
+
+
+_OUTCOMES = frozenset(o.value for o in Outcome)
 
 
 class AgentLinkError(TaError):
@@ -29,7 +33,7 @@ class Verdict:
     """How a question ended: ``answered`` (with ``answer``), ``timed_out`` or ``withdrawn``."""
 
     question_id: str
-    outcome: str
+    outcome: Outcome
     answer: str | None = None
     answered_by: str | None = None
 
@@ -93,22 +97,23 @@ class AgentLink:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return Verdict(question_id, "timed_out")
+                    return Verdict(question_id, Outcome.TIMED_OUT)
                 try:
                     message = client.next_control(remaining)
                 except (HostUnavailable, OSError):
                     if time.monotonic() >= deadline:
-                        return Verdict(question_id, "timed_out")
-                    return Verdict(question_id, "withdrawn")  # the host (the session) ended
+                        return Verdict(question_id, Outcome.TIMED_OUT)
+                    return Verdict(question_id, Outcome.WITHDRAWN)  # the host (the session) ended
                 if (
                     message.get("type") == "question_closed"
                     and message.get("question_id") == question_id
                 ):
+                    outcome = message.get("outcome")
                     return Verdict(
                         question_id,
-                        str(message.get("outcome")),
+                        Outcome(outcome) if outcome in _OUTCOMES else Outcome.WITHDRAWN,
                         message.get("answer"),
                         message.get("answered_by"),
                     )
                 if message.get("type") in ("bye", "error"):
-                    return Verdict(question_id, "withdrawn")
+                    return Verdict(question_id, Outcome.WITHDRAWN)

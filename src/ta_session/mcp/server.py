@@ -20,6 +20,7 @@ import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
+from ta_session.host.questions import Outcome
 from ta_session.mcp.link import AgentLink, AgentLinkError, Verdict
 
 T = TypeVar("T")
@@ -39,9 +40,9 @@ def no_answer_text(timeout: float) -> str:
 
 
 def verdict_text(verdict: Verdict, timeout: float) -> str:
-    if verdict.outcome == "answered":
+    if verdict.outcome is Outcome.ANSWERED:
         return verdict.answer or ""
-    if verdict.outcome == "timed_out":
+    if verdict.outcome is Outcome.TIMED_OUT:
         return no_answer_text(timeout)
     return "The question was withdrawn (the session is ending); no answer came."
 

@@ -80,11 +80,15 @@ class SessionReader:
         host = self.project.host_status(sid, session.is_alive())
         activity = host.activity.value if host.live and host.activity else None
         channels: list[dict[str, str]] = []
+        questions: list[dict[str, Any]] = []
         if host.live:
             reply = self.link.ask(sid, {"type": "status"})
             if reply is not None:
                 activity = reply.get("activity")
                 channels = list(reply.get("clients", []))
+                found = reply.get("questions")
+                if isinstance(found, list):
+                    questions = [q for q in found if isinstance(q, dict)]
         return SessionStatus(
             session_id=sid,
             state=session.state.value,
@@ -93,15 +97,12 @@ class SessionReader:
             channels=channels,
             messages=len(session.messages),
             elapsed=format_elapsed(elapsed_seconds(session, Timestamp.now())),
+            questions=questions,
         )
 
     def questions(self, sid: UUID) -> list[dict[str, Any]]:
         """The agent's pending ``ask_human`` questions (from its live host; none without)."""
-        if not self.project.host_status(sid, True).live:
-            return []
-        reply = self.link.ask(sid, {"type": "status"})
-        questions = (reply or {}).get("questions")
-        return [q for q in questions if isinstance(q, dict)] if isinstance(questions, list) else []
+        return self.status(sid).questions
 
     def live_sessions(self) -> list[SessionRow]:
         """Alive sessions whose host runs (what a terminal can attach to), newest first."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -115,6 +115,7 @@ class SessionStatus:
     channels: list[dict[str, str]]
     messages: int
     elapsed: str
+    questions: list[dict[str, Any]] = field(default_factory=list)  # pending ask_human ones
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -125,4 +126,5 @@ class SessionStatus:
             "channels": self.channels,
             "messages": self.messages,
             "elapsed": self.elapsed,
+            "questions": self.questions,
         }

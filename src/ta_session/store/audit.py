@@ -204,10 +204,6 @@ class AuditLog:
     def _read_heads(self) -> list[tuple[int, str]]:
         return [h for h in map(self._read_head_at, self._head_paths()) if h is not None]
 
-    def _read_head(self) -> tuple[int, str] | None:
-        heads = self._read_heads()
-        return heads[0] if heads else None
-
     def _write_head(self, count: int | None, digest: str) -> None:
         if count is None:
             return

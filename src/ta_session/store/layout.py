@@ -149,7 +149,3 @@ class ProjectLayout:
 
     def exists(self) -> bool:
         return self.ta_dir.is_dir()
-
-    def make_private(self) -> None:
-        """Create ``.ta/`` (0700) with its bookkeeping folders; make an existing one 0700."""
-        _make_private_ta(self.ta_dir)

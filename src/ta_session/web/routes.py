@@ -125,7 +125,7 @@ def session_detail(caller: Caller, sid: UUID) -> dict[str, Any]:
     # on its screen.
     questions = [
         {"question_id": q.get("question_id"), "prompt": str(q.get("prompt") or "")}
-        for q in service.questions(sid)
+        for q in status.questions
     ]
     if not questions and status.activity == "waiting":
         prompt = pending_question(caller.project, sid)

@@ -24,13 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ta_session.model.errors import TaError
-
 BWRAP = "bwrap"
-
-
-class SandboxUnavailable(TaError):
-    """No sandbox can be had on this machine; the message says why and what to do."""
 
 
 @dataclass(frozen=True, slots=True)
