@@ -84,6 +84,8 @@ def test_ask_human_answers_status_checkpoint_and_refusals(live: Live) -> None:
     (question,) = pending(live, sid)
     assert question["prompt"] == "Ready to start?" and question["response_hint"] == "freeform"
     assert live.show(sid)["activity"] == "waiting"
+    status = live.json("session", "status", sid, "--json")
+    assert [q["question_id"] for q in status["questions"]] == [question["question_id"]]
     shown = live.ok("session", "show", sid)
     assert question["question_id"] in shown and "Ready to start?" in shown
     # A terminal attaches (it will see the status report on its bottom line).
