@@ -91,6 +91,10 @@ def test_ask_human_answers_status_checkpoint_and_refusals(live: Live) -> None:
     # A terminal attaches (it will see the status report on its bottom line).
     term = live.tmux(f"{live.ta_command()} session attach {sid}")
     term.wait_raw()
+    # Everything drawn in the terminal, kept: a notice on the bottom line lasts only until the
+    # next one, and a loaded machine may look after that.
+    drawn = live.workdir / "terminal.out"
+    term._tmux("pipe-pane", "-t", "main", f"cat >> {drawn}")
     live.ok("session", "answer", sid, "--question", question["question_id"], "go ahead")
     assert result(live, sid, 0) == {"text": "go ahead", "error": False}
     # A yes/no question: an invalid answer is refused with a message to the human.
@@ -129,7 +133,8 @@ def test_ask_human_answers_status_checkpoint_and_refusals(live: Live) -> None:
     (artifact,) = status["artifacts"]
     assert (artifact["disposition"], artifact["reason"]) == ("rejected", "keep v1"), status
     assert "complete" in result(live, sid, 12)["text"]
-    term.wait_text("Status: editing notes.txt now")  # on the attached terminal's bottom line
+    wait_for(lambda: drawn.exists() and b"Status: editing notes.txt now" in drawn.read_bytes(),
+             what="the status notice drawn in the attached terminal")  # fmt: skip
     # The goal is marked done at once, while the session (and its agent) goes on.
     goal = live.json("goal", "show", live.show(sid)["goal_id"], "--json")
     assert goal["state"] == "completed" and live.state(sid) == "active"
