@@ -286,6 +286,9 @@ def test_an_mcp_question_is_answered_from_the_page(page: Any, live: Live) -> Non
     question.wait_for()
     assert "Deploy to staging? [yes/no]" in question.inner_text()
     page.fill("[data-testid=answer-text]", "y")
+    # The page refreshes whenever the session's activity changes: what is being typed stays.
+    page.evaluate("refreshSession()")
+    assert page.input_value("[data-testid=answer-text]") == "y"
     page.click("[data-testid=answer-send]")
     live.wait_output(sid, 'RESULT 0 {"text": "yes"')
     answered = [e for e in live.audit(sid) if e["action"] == "question_answered"]

@@ -183,8 +183,14 @@ function renderLog(messages) {
   if (atBottom) log.scrollTop = log.scrollHeight;
 }
 
+// A refresh keeps the form of a question still open, so an answer being typed is not wiped
+// (the page refreshes whenever the session's activity changes, which is often while typing).
 function renderQuestions(s) {
-  $("questions").replaceChildren(...s.questions.map((q) => {
+  const container = $("questions");
+  const kept = new Map([...container.children].map((node) => [node.dataset.key, node]));
+  container.replaceChildren(...s.questions.map((q) => {
+    const key = q.question_id || `prompt:${q.prompt}`;
+    if (kept.has(key)) return kept.get(key);
     const input = el("input", { placeholder: "Your answer", "data-testid": "answer-text" });
     const form = el("form", {
       onsubmit: async (event) => {
@@ -193,7 +199,7 @@ function renderQuestions(s) {
         input.value = "";
       },
     }, input, el("button", { type: "submit", "data-testid": "answer-send" }, "Answer"));
-    return el("div", { class: "question", "data-testid": "question" },
+    return el("div", { class: "question", "data-testid": "question", dataset: { key } },
       el("div", {}, el("strong", {}, "The agent asks: "), q.prompt), form);
   }));
 }
