@@ -219,3 +219,22 @@ def test_following_prints_settled_lines_once() -> None:
     assert text.settle() == ["one", "two"]
     assert text.feed("three\r\nfour\r\n") == []  # one, two scroll off: printed already
     assert text.finish() == ["three", "four"]
+
+
+def test_no_control_sequence_stops_the_emulator() -> None:
+    """pyte raises on many valid-looking sequences (extra parameters, private variants it does
+    not know); the model ignores those as a terminal would, and keeps drawing."""
+    for marker in (b"", b"?", b">", b"=", b"<", b" "):
+        for final in range(0x40, 0x7F):
+            for params in (b"", b"1", b"4;2", b"0;0;0;0;0", b"99999;1"):
+                model = ScreenModel(40, 10)
+                model.feed(b"ab\x1b[" + marker + params + bytes([final]) + b"x")
+                assert "x" in "".join(model.lines()), (marker, params, chr(final))
+                model.render()
+
+
+def test_settings_with_a_foreign_private_marker_draw_nothing() -> None:
+    model = ScreenModel(40, 10)
+    model.feed(b"\x1b[>4;2mplain \x1b[4;2Adone")  # XTMODKEYS; cursor up with an extra parameter
+    assert model.lines()[0] == "plain done" and model.cursor() == (10, 0)
+    assert b"\x1b[0;4" not in model.render()

@@ -19,6 +19,7 @@ scrolled off the top are kept as styled text, at most ``HISTORY_LINES`` of them.
 from __future__ import annotations
 
 import copy
+import inspect
 import re
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -41,6 +42,13 @@ _MODE_SET = re.compile(rb"\x1b\[\?([0-9;]+)([hl])|\x1b([=>])")
 _STRING = re.compile(rb"\x1b[PX^_].*?(?:\x1b\\|\x07|\x9c)", re.DOTALL)
 _STRING_START = re.compile(rb"\x1b[PX^_]")
 MAX_STRING = 4096  # an unterminated string longer than this is dropped, not held
+# CSI sequences with a private marker other than "?" (XTMODKEYS "CSI > 4 ; 2 m", secondary DA
+# "CSI > c", XTVERSION "CSI > q"): settings and queries with nothing to draw. pyte drops the
+# marker and would take them for their plain meaning (underline, for XTMODKEYS).
+_FOREIGN_CSI = re.compile(rb"\x1b\[[<=>][0-9;:]*[ -/]*[@-~]")
+# Of the handlers pyte calls for CSI sequences, those that know what "private" ("CSI ? …")
+# means. Another handler's private variant is a sequence pyte does not know: ignored.
+_PRIVATE_AWARE = frozenset({"set_mode", "reset_mode", "erase_in_display", "erase_in_line"})
 
 _NAMED = {"black": 0, "red": 1, "green": 2, "brown": 3, "blue": 4, "magenta": 5, "cyan": 6,
           "white": 7}  # fmt: skip
@@ -115,6 +123,8 @@ class _Screen(pyte.Screen):
         self.scrolled = 0  # lines scrolled off the main screen so far
         self.on_erase: Callable[[], None] | None = None  # before the main screen is erased
         super().__init__(columns, lines)
+        for name in set(pyte.Stream.csi.values()):
+            setattr(self, name, _tolerant(name, getattr(self, name)))
 
     @property
     def alternate(self) -> bool:
@@ -164,6 +174,31 @@ class _Screen(pyte.Screen):
 
     def keypad_numeric(self) -> None:
         self.keypad = False
+
+
+def _tolerant(name: str, handler: Callable[..., Any]) -> Callable[..., None]:
+    """``handler`` as a terminal treats a control sequence: parameters past those it takes are
+    ignored, and a sequence it cannot carry out (a private variant it does not know, values
+    pyte trips over) is ignored. Any output at all must never stop the screen model."""
+    signature = inspect.signature(handler).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in signature):
+        most: int | None = None
+    else:
+        most = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in signature)
+    private_aware = name in _PRIVATE_AWARE
+
+    def call(*params: int, private: bool = False) -> None:
+        if private and not private_aware:
+            return
+        try:
+            if private:
+                handler(*params[:most], private=True)
+            else:
+                handler(*params[:most])
+        except Exception:  # pyte trips over odd input: the screen carries on
+            return
+
+    return call
 
 
 class _Stream(pyte.ByteStream):
@@ -242,12 +277,15 @@ class ScreenModel:
         data = self._held + bytes(self._backlog)
         self._backlog.clear()
         self._held = b""
-        data = _STRING.sub(b"", data)
+        data = _FOREIGN_CSI.sub(b"", _STRING.sub(b"", data))
         start = _STRING_START.search(data, max(0, len(data) - MAX_STRING))
         if start is not None:
             self._held, data = data[start.start() :], data[: start.start()]
         if data:
-            self.stream.feed(data)
+            try:
+                self.stream.feed(data)
+            except Exception:  # an emulator defect must not end the host
+                self.stream = _Stream(self.screen)  # a fresh parser; the screen stays as it is
 
     def _restart(self) -> None:
         screen = self.screen
