@@ -168,6 +168,28 @@ def test_the_line_is_read_off_the_screen_from_where_the_prompt_ended() -> None:
     assert b"".join(sent) == b"echo hi\r"
 
 
+def test_the_line_is_read_once_the_last_keys_are_echoed_even_if_earlier_echoes_come_first() -> None:
+    """On a busy machine the agent echoes Up and Backspace late: their echo arrives first, the
+    echo of the key sent with Enter after it. The line read is the one the agent received."""
+    model = ScreenModel(40, 5)
+    model.feed(b"$ ")
+    typing = TypedLines(model)
+    typing.deliver(b"\x1b[A", lambda _: None, print, None)  # Up: nothing echoed yet
+    typing.deliver(b"\x7f", lambda _: None, print, None)  # Backspace
+    echoes = [b"echo aXbc", b"\x08 \x08", b"Z"]  # one more per wait for output
+
+    def await_echo(longest: float) -> float:
+        model.feed(echoes.pop(0) if echoes else b"")
+        return 0.01
+
+    assert typing.deliver(b"Z\r", lambda _: None, print, await_echo) == ["echo aXbZ"]
+    # A prompt that echoes nothing (a password) is waited for within a budget, then logged
+    # from the keystrokes.
+    model.feed(b"\r\nPassword: ")
+    typing.deliver(b"secret", lambda _: None, print, None)
+    assert typing.deliver(b"x\r", lambda _: None, print, lambda longest: longest) == ["secretx"]
+
+
 def test_keys_in_a_full_screen_program_make_no_lines() -> None:
     model = ScreenModel(40, 5)
     model.feed(b"\x1b[?1049h\x1b[Hless: file.txt")

@@ -24,9 +24,8 @@ from ta_session.host.screen import ScreenModel
 from ta_session.model import SessionChannelError
 
 NOTICE_INTERVAL = 1.0  # a terminal is told at most this often that its keystrokes were refused
-NOTICE_INTERVAL = 1.0  # a terminal is told at most this often that its keystrokes were refused
-ECHO_WAIT = 0.05  # longest wait for the echo of keys sent with Enter in one read
-ECHO_BUDGET = 0.1  # seconds of such waits per read of keystrokes (a paste of many lines)
+ECHO_WAIT = 0.05  # one wait for the agent's output, while the echo of keys sent with Enter is due
+ECHO_BUDGET = 0.5  # seconds of such waits per read of keystrokes (a busy machine, a paste)
 ESC, CR, LF, CTRL_C = 0x1B, 0x0D, 0x0A, 0x03
 # Cursor keys, Home/End, F1/F2/F4, Shift-Tab, editing keys. Not R: a cursor position report
 # (ESC[row;colR) looks like Shift-F3.
@@ -145,8 +144,14 @@ class TypedLines:
             fresh = True
             if segment.data and await_echo is not None:
                 # Keys and Enter came in one read: let the agent echo the keys before the line
-                # is read off the screen (bounded: a paste of many lines is not waited for).
-                budget -= await_echo(ECHO_WAIT if budget > 0 else 0.0)
+                # is read off the screen, until the screen shows the last of them (earlier keys'
+                # echoes may come first on a busy machine), within a budget: a paste of many
+                # lines, or a prompt that echoes nothing, is not waited for long.
+                tail = _echo_of(segment.data)
+                while True:
+                    budget -= await_echo(ECHO_WAIT if budget > 0 else 0.0)
+                    if budget <= 0 or not tail or self.echoed(tail):
+                        break
                 fresh = budget > 0
             line = self.submit(segment.data, from_screen=fresh)
             if not send(segment.enter):
@@ -166,6 +171,13 @@ class TypedLines:
         x, y = self.screen.cursor()
         self._start = (x, y, self.screen.scrolled)
         self._alternate = alternate
+
+    def echoed(self, tail: str) -> bool:
+        """The screen shows ``tail`` just before the cursor (the echo of the last keys)."""
+        if self.screen is None:
+            return True
+        x, y = self.screen.cursor()
+        return self.screen.line_at(y)[:x].endswith(tail)
 
     def keystrokes(self, data: bytes) -> None:
         """Keys sent without an Enter (for the fallback; Ctrl-C abandons the line)."""
@@ -199,3 +211,17 @@ class TypedLines:
             text = rows[0][x0:] + "".join(rows[1:])
         text = text.strip().rstrip(_BOX)
         return text or None
+
+
+def _echo_of(keys: bytes) -> str:
+    """What the last of ``keys`` looks like echoed: their printable end (after the last control
+    key or escape sequence), at most a few characters; "" when that cannot be told."""
+    text = keys.decode("utf-8", "ignore")
+    end = len(text)
+    start = end
+    while start > 0 and text[start - 1].isprintable() and end - start < 8:
+        start -= 1
+    if start > 0 and text[start - 1] == "\x1b":
+        return ""  # the printable end belongs to an escape sequence (an arrow key)
+    return text[start:end].strip()
+
