@@ -139,17 +139,18 @@ def test_lines_edited_and_recalled_in_bash_are_logged_as_bash_ran_them(live: Liv
     term.type("echo abc", enter=False)
     term.send("Left", "Left")
     term.type("X")  # echo aXbc
-    term.wait_text("aXbc\n")
+    term.wait_text("aXbc\nbash$")  # its output, then the next prompt: as a person waits
     term.send("Up")
     term.send("BSpace")
     term.type("Z")  # echo aXbZ
-    term.wait_text("aXbZ\n")
+    term.wait_text("aXbZ\nbash$")
     term.type("cat compl", enter=False)
     term.send("Tab")  # bash completes the name
     term.wait_text("cat completion-target.txt")
     term.send("Enter")
     term.wait_text("the completed file")
-    wait_for(lambda: len(human_lines(live, sid)) >= 3, what="three logged lines")
+    wait_for(lambda: len(human_lines(live, sid)) >= 3,
+             what=lambda: f"three logged lines: {human_lines(live, sid)}")
     assert human_lines(live, sid) == ["echo aXbc", "echo aXbZ", "cat completion-target.txt"]
     term.type("exit")
     live.wait_state(sid, "completed")
@@ -268,3 +269,26 @@ def test_the_listing_shows_a_failed_agent(live: Live) -> None:
     assert live.listed(ok)["exit_code"] == 0
     (line,) = [row for row in live.ok("session", "list", "--all").splitlines() if ok in row]
     assert "(exit" not in line
+
+
+ODD_SEQUENCES = (
+    "\\x1b[?4m"  # XTQMODKEYS, as vim sends it
+    "\\x1b[>4;2m"  # XTMODKEYS: not an underline
+    "\\x1b[4;2A\\x1b[?1r\\x1b[?5H\\x1b[4;2J\\x1b[ 4;2K\\x1b[0;0;0;0;0H"  # pyte trips over these
+)
+
+
+def test_control_sequences_the_emulator_trips_over_do_not_end_the_session(live: Live) -> None:
+    code = (
+        f"import sys, time; sys.stdout.write('{ODD_SEQUENCES}STILL HERE\\n'); sys.stdout.flush();"
+        " sys.stdin.readline(); print('GOT LINE', flush=True); time.sleep(60)"
+    )
+    sid = live.start(PYTHON, "-c", code)
+    live.wait_output(sid, "STILL HERE")
+    with live.connect(sid) as client:  # the host draws the screen: it has emulated all of it
+        screen = client.request({"type": "screen", "render": True})
+    assert any("STILL HERE" in line for line in screen["lines"])
+    assert "\x1b[0;4" not in screen["render"]  # nothing drawn underlined
+    live.ok("session", "send", sid, "go on")
+    live.wait_output(sid, "GOT LINE")
+    assert live.host_live(sid)

@@ -40,20 +40,12 @@ def rendered(name: str, cols: int = 100, rows: int = 30) -> ScreenModel:
     return model
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_an_agents_screen_is_waiting_or_idle_as_a_person_would_say(name: str) -> None:
     agent, expected = CORPUS[name]
     config = builtin_agent(agent)
     assert config is not None
-    model, clock = rendered(name), Clock()
+    model, clock = rendered(name), Clock(step=0.0)
     monitor = ActivityMonitor(idle_after=2, prompt_patterns=list(config.prompt_regexes()),
                               screen=model.lines, clock=clock)  # fmt: skip
     monitor.output(b"")
@@ -122,16 +114,50 @@ def test_the_alternate_screen_is_kept_apart_and_restored() -> None:
     assert not model.alternate and model.lines()[0] == "$ vim notes" and model.cursor() == (0, 1)
 
 
+class Clock:
+    """A clock that moves ``step`` each time it is read (so emulating "takes" that), and on
+    demand."""
+
+    def __init__(self, step: float = 0.01) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
 def test_a_flood_is_not_emulated_and_its_modes_survive_the_cut() -> None:
-    model = ScreenModel(40, 5, backlog_limit=4096)
+    model = ScreenModel(40, 5, backlog_limit=4096, clock=Clock(step=0.1))
     model.feed(b"\x1b[?1049h\x1b[?2004h")
     for i in range(10_000):
         model.feed(b"flood line %d\r\n" % i)
-    assert model.pending <= 2 * 4096  # bounded, and nothing emulated yet
+    assert model.pending <= 2 * 4096 and model.discarded > 0  # bounded: the flood was cut
     model.feed(b"last")
     assert model.lines()[-1] == "last" and model.lines()[-2] == "flood line 9999"
     assert model.alternate
     assert b"\x1b[?2004h" in model.render()
+
+
+def test_steady_output_is_emulated_as_it_comes_so_the_screen_stays_right() -> None:
+    """Output at a pace the emulator keeps up with (here 16 kB a second) is never cut: a
+    header drawn once stays on the screen however much output follows."""
+    clock = Clock()
+    model = ScreenModel(40, 5, backlog_limit=4096, clock=clock)
+    model.feed(b"\x1b[H\x1b[2JHEADER")
+    for second in range(20):
+        model.feed(b"".join(b"\x1b[3;1Htick %d" % (second * 1000 + i) for i in range(1000)))
+        clock.now += 1.0
+    assert model.discarded == 0 and model.lines()[0] == "HEADER"
+    assert model.lines()[2] == "tick 19999"
+
+
+def test_a_cut_without_line_starts_begins_at_a_control_sequence() -> None:
+    model = ScreenModel(40, 5, backlog_limit=4096, clock=Clock(step=0.1))
+    for _ in range(20):  # no newline anywhere: the tail must not start inside "\x1b[3;1H…"
+        model.feed(b"".join(b"\x1b[3;1Htick %d" % i for i in range(1000)))
+    assert model.discarded > 0
+    lines = model.lines()
+    assert lines[0] == "" and lines[2] == "tick 999"
 
 
 def test_lines_scrolled_off_are_kept_for_scrollback_with_a_bound() -> None:
@@ -183,6 +209,11 @@ def test_the_line_is_read_once_the_last_keys_are_echoed_even_if_earlier_echoes_c
         return 0.01
 
     assert typing.deliver(b"Z\r", lambda _: None, print, await_echo) == ["echo aXbZ"]
+    # Keys, then Enter alone in the next read before they were echoed: waited for too.
+    model.feed(b"\r\n$ ")
+    typing.deliver(b"ls -l", lambda _: None, print, None)
+    echoes.extend([b"ls", b" -l"])
+    assert typing.deliver(b"\r", lambda _: None, print, await_echo) == ["ls -l"]
     # A prompt that echoes nothing (a password) is waited for within a budget, then logged
     # from the keystrokes.
     model.feed(b"\r\nPassword: ")

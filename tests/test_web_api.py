@@ -470,3 +470,58 @@ def test_events_websocket_pushes_the_list_when_it_changes(web: Web, live: Live) 
         web.ok("POST", f"/api/sessions/{sid}/abort", {})
         while sessions[0]["state"] != "aborted":
             sessions = next_list()
+
+
+def ticks_after(data: bytes, start: int = 0) -> list[int]:
+    import re
+
+    return [int(n) for n in re.findall(rb"tick (\d+)", data[start:])]
+
+
+def test_a_joining_or_lagging_viewer_is_drawn_by_the_host_with_nothing_missing_or_twice(
+    web: Web, live: Live
+) -> None:
+    """A viewer's first screen, and a lagging viewer's redraw, come from the host's screen
+    model: a joining viewer sees what was drawn long ago (the header, 200 kB of output back),
+    and the output continues right after the drawing (tick N, then N+1: no gap, nothing twice).
+    """
+    sid = web.start(*agent("header_ticker.py"))
+    with terminal(web, sid) as first:
+        read_until(first, b"tick 100")
+        live.ok("session", "send", sid, "spread")
+        live.wait_output(sid, "SPREAD DONE", timeout=60)
+        with terminal(web, sid, **{"X-TA-Client": "late"}) as late:
+            assert json.loads(late.recv(timeout=20))["type"] == "welcome"
+            seen = receive(late, lambda out: len(ticks_after(out)) >= 50)
+        assert seen.startswith(b"\x1bc")  # the drawing, after a terminal reset
+        assert b"HEADER of the screen" in seen and b"SPREAD DONE" in seen
+        numbers = ticks_after(seen)
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+        # The first viewer has read nothing since: a flood puts it far behind.
+        live.ok("session", "send", sid, "flood")
+        live.wait_output(sid, "FLOOD DONE", timeout=120)
+        resynced: list[dict[str, Any]] = []
+        after = b""
+        while b"\x1bc" not in after or len(ticks_after(after, after.index(b"\x1bc"))) < 50:
+            message = first.recv(timeout=20)
+            if isinstance(message, str):
+                resynced.append(json.loads(message))
+            elif any(m.get("type") == "resync" for m in resynced):
+                after += message
+    assert any(m["dropped_bytes"] > 0 for m in resynced if m.get("type") == "resync")
+    numbers = ticks_after(after, after.index(b"\x1bc"))
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+
+def receive(ws: Any, done: Any, limit: float = 15.0) -> bytes:
+    """Binary output until ``done(output so far)``."""
+    import time
+
+    out = b""
+    deadline = time.monotonic() + limit
+    while not done(out):
+        message = ws.recv(timeout=max(0.01, deadline - time.monotonic()))
+        if isinstance(message, bytes):
+            out += message
+    return out

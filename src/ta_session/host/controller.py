@@ -79,8 +79,9 @@ class AgentControl(Protocol):
     def describe(self) -> dict[str, Any]:
         """The fields of a ``welcome`` / ``status`` reply."""
 
-    def screen_snapshot(self) -> dict[str, Any]:
-        """The fields of a ``screen`` reply: the agent's screen as lines and a cursor."""
+    def screen_snapshot(self, render: bool = False) -> dict[str, Any]:
+        """The fields of a ``screen`` reply: the agent's screen as lines and a cursor (and,
+        ``render``, the bytes that draw it on a terminal)."""
 
 
 class Controller(DraftRequests):
@@ -118,7 +119,10 @@ class Controller(DraftRequests):
             if kind == "status":
                 return {"ok": True, **self.host.describe(), "questions": self.questions()}
             if kind == "screen":
-                return {"ok": True, **self.host.screen_snapshot()}
+                return {
+                    "ok": True,
+                    **self.host.screen_snapshot(render=message.get("render") is True),
+                }
             if kind == "goal_complete":
                 return {"ok": True, "detail": self.goal_complete(channel_id)}
             if kind is None:

@@ -9,8 +9,10 @@ prompt patterns are matched against (``lines``), and the cursor line that an Ent
 **Lazy and bounded.** pyte is pure Python (about 0.7 MB/s); feeding it every byte would slow an
 agent that floods output. ``feed`` only appends to a backlog; ``sync`` (called when a screen is
 needed, or by the host when the agent is quiet) runs the emulator over it. When the backlog passes
-twice ``BACKLOG_LIMIT`` its head is discarded: the screen is reset and only the end of the tail
-is emulated (from its last clear-screen, or two screens' worth of lines). What the discarded
+twice ``BACKLOG_LIMIT`` it is emulated there and then if the emulator has used less than
+``EMULATION_SHARE`` of the time lately (steady output of up to ~70 kB/s stays right on the
+screen); past that (a flood) its head is discarded: the screen is reset and only the end of the
+tail is emulated (from its last clear-screen, or two screens' worth of lines). What the discarded
 head switched on or off (alternate screen, cursor keys, bracketed paste, mouse, keypad) is
 scanned for with a regex (C speed) and re-applied, so those modes survive a flood. Lines
 scrolled off the top are kept as styled text, at most ``HISTORY_LINES`` of them.
@@ -18,24 +20,29 @@ scrolled off the top are kept as styled text, at most ``HISTORY_LINES`` of them.
 
 from __future__ import annotations
 
-import copy
-import inspect
 import re
-from collections import defaultdict, deque
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import pyte
-from pyte import graphics, modes
-from pyte.screens import StaticDefaultDict
+from pyte import modes
+
+from ta_session.host.emulator import (
+    REPLAYED_MODES,
+    AgentScreen,
+    AgentStream,
+    plain_line,
+    render_line,
+    sgr,
+)
 
 BACKLOG_LIMIT = 32 << 10  # unemulated output kept: 32-64 KiB, at most ≈0.1 s of emulation
+EMULATION_SHARE = 0.1  # of the time, at most, spent emulating a backlog while the agent writes
+EMULATION_CREDIT = 0.5  # seconds of emulation saved up, at most (a burst after a quiet spell)
 HISTORY_LINES = 1000  # lines scrolled off the top that are kept (for a re-attach's scrollback)
 REDRAW_HISTORY = 200  # of those, how many a re-attaching terminal gets as scrollback
 MAX_COLS, MAX_ROWS = 1000, 500  # the model's size is clamped: memory stays bounded
-ALT_MODES = (47, 1047, 1049)
-# Private modes an attaching terminal must be put in to talk to the agent as before.
-REPLAYED_MODES = (1, 1000, 1002, 1003, 1004, 1005, 1006, 1015, 2004)
 _MODE_SET = re.compile(rb"\x1b\[\?([0-9;]+)([hl])|\x1b([=>])")
 # Strings pyte does not parse (it would draw their contents): DCS, SOS, PM, APC. Vim sends DCS
 # queries, tmux passthrough uses DCS. Removed before emulation; an unfinished one is held back.
@@ -46,165 +53,6 @@ MAX_STRING = 4096  # an unterminated string longer than this is dropped, not hel
 # "CSI > c", XTVERSION "CSI > q"): settings and queries with nothing to draw. pyte drops the
 # marker and would take them for their plain meaning (underline, for XTMODKEYS).
 _FOREIGN_CSI = re.compile(rb"\x1b\[[<=>][0-9;:]*[ -/]*[@-~]")
-# Of the handlers pyte calls for CSI sequences, those that know what "private" ("CSI ? …")
-# means. Another handler's private variant is a sequence pyte does not know: ignored.
-_PRIVATE_AWARE = frozenset({"set_mode", "reset_mode", "erase_in_display", "erase_in_line"})
-
-_NAMED = {"black": 0, "red": 1, "green": 2, "brown": 3, "blue": 4, "magenta": 5, "cyan": 6,
-          "white": 7}  # fmt: skip
-_PALETTE = {value: index for index, value in enumerate(graphics.FG_BG_256)}
-
-
-def _colour(value: str, base: int) -> str:
-    """The SGR parameters for a pyte colour; ``base`` 30 (foreground) or 40 (background)."""
-    if value == "default":
-        return ""
-    if value in _NAMED:
-        return str(base + _NAMED[value])
-    if value.startswith(("bright", "bfight")):  # pyte spells bright magenta "bfightmagenta"
-        name = value[6:]
-        return str(base + 60 + _NAMED.get(name, 7))
-    if value in _PALETTE:
-        return f"{base + 8};5;{_PALETTE[value]}"
-    try:
-        r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
-    except ValueError:
-        return ""
-    return f"{base + 8};2;{r};{g};{b}"
-
-
-def sgr(char: Any) -> str:
-    """The escape sequence that selects ``char``'s colours and attributes (from a reset)."""
-    params = ["0"]
-    for flag, code in (("bold", "1"), ("italics", "3"), ("underscore", "4"), ("blink", "5"),
-                       ("reverse", "7"), ("strikethrough", "9")):  # fmt: skip
-        if getattr(char, flag, False):
-            params.append(code)
-    params += [p for p in (_colour(char.fg, 30), _colour(char.bg, 40)) if p]
-    return "\x1b[" + ";".join(params) + "m"
-
-
-def render_line(line: Any, columns: int) -> str:
-    """One buffer line as text with SGR sequences, trailing blanks left out, ending reset."""
-    default = ("default", "default")
-    last = -1
-    for x in range(columns):
-        char = line[x]
-        if char.data not in (" ", "") or (char.fg, char.bg) != default or char.reverse:
-            last = x
-    out: list[str] = []
-    pen = "\x1b[0m"  # every line starts from a reset pen
-    for x in range(last + 1):
-        char = line[x]
-        if not char.data:
-            continue  # the second cell of a wide character
-        style = sgr(char)
-        if style != pen:
-            out.append(style)
-            pen = style
-        out.append(char.data)
-    if pen and pen != "\x1b[0m":
-        out.append("\x1b[0m")
-    return "".join(out)
-
-
-def plain_line(line: Any, columns: int) -> str:
-    return "".join(line[x].data for x in range(columns)).rstrip()
-
-
-class _Screen(pyte.Screen):
-    """pyte's screen plus what it lacks: the alternate screen, the keypad mode, and a hook for
-    lines scrolling off the top of the main screen."""
-
-    def __init__(self, columns: int, lines: int, on_scroll: Callable[[Any], None]):
-        self.on_scroll = on_scroll
-        self.saved_main: tuple[Any, Any] | None = None  # (buffer, cursor) while on the alternate
-        self.keypad = False
-        self.scrolled = 0  # lines scrolled off the main screen so far
-        self.on_erase: Callable[[], None] | None = None  # before the main screen is erased
-        super().__init__(columns, lines)
-        for name in set(pyte.Stream.csi.values()):
-            setattr(self, name, _tolerant(name, getattr(self, name)))
-
-    @property
-    def alternate(self) -> bool:
-        return self.saved_main is not None
-
-    def reset(self) -> None:
-        super().reset()
-        self.saved_main = None
-        self.keypad = False
-
-    def index(self) -> None:
-        top, bottom = self.margins or pyte.screens.Margins(0, self.lines - 1)
-        if self.cursor.y == bottom and top == 0 and self.saved_main is None:
-            self.scrolled += 1
-            self.on_scroll(self.buffer[0])
-        super().index()
-
-    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
-        if how in (2, 3) and self.on_erase is not None and self.saved_main is None:
-            self.on_erase()
-        super().erase_in_display(how, *args, **kwargs)
-
-    def set_mode(self, *ms: int, **kwargs: Any) -> None:
-        if kwargs.get("private") and any(m in ALT_MODES for m in ms):
-            self.enter_alternate()
-        super().set_mode(*ms, **kwargs)
-
-    def reset_mode(self, *ms: int, **kwargs: Any) -> None:
-        if kwargs.get("private") and any(m in ALT_MODES for m in ms):
-            self.leave_alternate()
-        super().reset_mode(*ms, **kwargs)
-
-    def enter_alternate(self) -> None:
-        if self.saved_main is None:
-            self.saved_main = (self.buffer, copy.copy(self.cursor))
-            self.buffer = defaultdict(lambda: StaticDefaultDict(self.default_char))
-            self.dirty.update(range(self.lines))
-
-    def leave_alternate(self) -> None:
-        if self.saved_main is not None:
-            self.buffer, self.cursor = self.saved_main
-            self.saved_main = None
-            self.dirty.update(range(self.lines))
-
-    def keypad_application(self) -> None:
-        self.keypad = True
-
-    def keypad_numeric(self) -> None:
-        self.keypad = False
-
-
-def _tolerant(name: str, handler: Callable[..., Any]) -> Callable[..., None]:
-    """``handler`` as a terminal treats a control sequence: parameters past those it takes are
-    ignored, and a sequence it cannot carry out (a private variant it does not know, values
-    pyte trips over) is ignored. Any output at all must never stop the screen model."""
-    signature = inspect.signature(handler).parameters.values()
-    if any(p.kind is p.VAR_POSITIONAL for p in signature):
-        most: int | None = None
-    else:
-        most = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in signature)
-    private_aware = name in _PRIVATE_AWARE
-
-    def call(*params: int, private: bool = False) -> None:
-        if private and not private_aware:
-            return
-        try:
-            if private:
-                handler(*params[:most], private=True)
-            else:
-                handler(*params[:most])
-        except Exception:  # pyte trips over odd input: the screen carries on
-            return
-
-    return call
-
-
-class _Stream(pyte.ByteStream):
-    # ESC = and ESC > (keypad modes), which pyte ignores, go to _Screen.
-
-    escape = {**pyte.ByteStream.escape, "=": "keypad_application", ">": "keypad_numeric"}  # noqa: RUF012
 
 
 class ScreenModel:
@@ -219,16 +67,20 @@ class ScreenModel:
         backlog_limit: int = BACKLOG_LIMIT,
         history: int = HISTORY_LINES,
         on_scroll: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         """``newline``: LF also returns the carriage (output from pipes, where no terminal
         turns LF into CRLF). ``on_scroll``: called with each main-screen line (plain text) as
         it scrolls off the top."""
         self.backlog_limit = backlog_limit
+        self._clock = clock
+        self._credit = EMULATION_CREDIT  # seconds the emulator may spend while output flows
+        self._credited_at = clock()
         self.history: deque[str] = deque(maxlen=history)  # styled text
         self._on_scroll = on_scroll
         self._newline = newline
-        self.screen = _Screen(*_clamp(cols, rows), self._scrolled)
-        self.stream = _Stream(self.screen)
+        self.screen = AgentScreen(*_clamp(cols, rows), self._scrolled)
+        self.stream = AgentStream(self.screen)
         self._start()
         self._backlog = bytearray()
         self._held = b""  # an unfinished DCS/APC string, waiting for its end
@@ -253,11 +105,30 @@ class ScreenModel:
 
     def feed(self, data: bytes) -> None:
         self._backlog += data
-        if len(self._backlog) > 2 * self.backlog_limit:
+        if len(self._backlog) <= 2 * self.backlog_limit:
+            return
+        now = self._clock()
+        self._credit = min(EMULATION_CREDIT,
+                           self._credit + (now - self._credited_at) * EMULATION_SHARE)  # fmt: skip
+        self._credited_at = now
+        if self._credit > 0 and not self.discarded:  # steady output: keep the screen right
+            self.sync()
+            self._credit -= self._clock() - now
+        else:  # a flood: emulating it would slow the agent
+            if not self.discarded:  # the screen will start over: keep the modes it is in now
+                self._carried = self._modes()
             cut = len(self._backlog) - self.backlog_limit
             self._carry(bytes(self._backlog[:cut]))
             del self._backlog[:cut]
             self.discarded += cut
+
+    def _modes(self) -> dict[int, bool]:
+        """The modes the emulated screen is in, as ``_carry`` notes them."""
+        screen = self.screen
+        carried = {number: (number << 5) in screen.mode for number in (*REPLAYED_MODES, 25)}
+        carried[-1] = screen.keypad
+        carried[1049] = screen.alternate
+        return carried
 
     def _carry(self, head: bytes) -> None:
         """Remember the modes ``head`` (never emulated) switched, to re-apply them."""
@@ -285,13 +156,13 @@ class ScreenModel:
             try:
                 self.stream.feed(data)
             except Exception:  # an emulator defect must not end the host
-                self.stream = _Stream(self.screen)  # a fresh parser; the screen stays as it is
+                self.stream = AgentStream(self.screen)  # a fresh parser; the screen stays as it is
 
     def _restart(self) -> None:
         screen = self.screen
         screen.reset()
         self._start()
-        self.stream = _Stream(screen)  # a fresh parser: the old one may be mid-sequence
+        self.stream = AgentStream(screen)  # a fresh parser: the old one may be mid-sequence
         for number, on in self._carried.items():
             if number == -1:
                 screen.keypad = on
@@ -314,6 +185,8 @@ class ScreenModel:
                 break
         if newline >= 0 and newline + 1 > start:
             start = newline + 1
+        if start <= 0:  # no line start: begin at a control sequence, not inside one
+            start = max(0, backlog.find(b"\x1b"))
         if start > 0:
             del backlog[:start]
 

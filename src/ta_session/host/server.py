@@ -205,7 +205,9 @@ class SessionHost:
 
     def _resize(self, cols: int, rows: int, nudge: bool = False) -> None:
         same = (cols, rows) == (self.cols, self.rows)
-        if self.io is None or (same and not nudge):
+        # The same size: only a full-screen program is nudged to repaint. readline leaves raw
+        # mode while it handles SIGWINCH, and the pty would echo keys typed at that moment.
+        if self.io is None or (same and not (nudge and self.screen.alternate)):
             return
         if not same and self.recorder is not None:
             self.recorder.resize(cols, rows)
@@ -252,8 +254,11 @@ class SessionHost:
             "clients": self.hub.channels(),
         }
 
-    def screen_snapshot(self) -> dict[str, Any]:
-        return self.screen.snapshot()
+    def screen_snapshot(self, render: bool = False) -> dict[str, Any]:
+        snapshot = self.screen.snapshot()
+        if render:  # drawn as of the output this client was sent before the reply (one queue)
+            snapshot["render"] = self.screen.render().decode()
+        return snapshot
 
     def _warn(self, text: str) -> None:
         """A fault the session survives (a full disk): in the log and on every channel."""

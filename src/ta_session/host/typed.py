@@ -103,6 +103,7 @@ class TypedLines:
         self._start: tuple[int, int, int] | None = None  # column, row, lines scrolled
         self._alternate = False  # the line began on the alternate screen
         self._last_notice = float("-inf")  # when it was last told its input was refused
+        self._unechoed = ""  # how the last keys sent without Enter look echoed
 
     def deliver(
         self,
@@ -140,19 +141,23 @@ class TypedLines:
                 break
             if not segment.enter:
                 self.keystrokes(segment.data)
+                self._unechoed = _echo_of(segment.data)
                 continue
             fresh = True
-            if segment.data and await_echo is not None:
-                # Keys and Enter came in one read: let the agent echo the keys before the line
-                # is read off the screen, until the screen shows the last of them (earlier keys'
-                # echoes may come first on a busy machine), within a budget: a paste of many
-                # lines, or a prompt that echoes nothing, is not waited for long.
-                tail = _echo_of(segment.data)
-                while True:
-                    budget -= await_echo(ECHO_WAIT if budget > 0 else 0.0)
-                    if budget <= 0 or not tail or self.echoed(tail):
-                        break
-                fresh = budget > 0
+            tail = _echo_of(segment.data) if segment.data else self._unechoed
+            self._unechoed = ""
+            if await_echo is not None and (segment.data or tail):
+                # Let the agent echo the keys before the line is read off the screen: until
+                # the screen shows the last of them (on a busy machine earlier keys' echoes
+                # come first, and keys sent just before a lone Enter may not be echoed yet),
+                # within a budget: a paste of many lines, or a prompt that echoes nothing, is
+                # not waited for long.
+                while not (tail and self.echoed(tail)) and budget > 0:
+                    budget -= await_echo(ECHO_WAIT)
+                    if not tail:
+                        break  # nothing to look for (keys without a visible echo): one wait
+                # Keys and Enter in one read, not echoed in time: the keystrokes tell the line.
+                fresh = budget > 0 or not segment.data
             line = self.submit(segment.data, from_screen=fresh)
             if not send(segment.enter):
                 break
@@ -224,4 +229,3 @@ def _echo_of(keys: bytes) -> str:
     if start > 0 and text[start - 1] == "\x1b":
         return ""  # the printable end belongs to an escape sequence (an arrow key)
     return text[start:end].strip()
-

@@ -18,12 +18,20 @@ Per viewer three things run at once:
 * **host → viewer**: the feed pushes output (binary) and the host's events (text) into the
   viewer's queue; the viewer's own connection adds the ``status_update`` events (some are meant
   for it alone). The queue is bounded: a viewer more than ``QUEUE_LIMIT`` bytes behind has its
-  queued output dropped and gets a ``resync`` notice, a terminal reset and the recent output.
+  queued output dropped, gets a ``resync`` notice and joins again (below).
   Pushing never waits, so a slow viewer never slows the feed, the agent or other viewers;
 * **to the viewer**: the queue is drained into the WebSocket; output that piled up while the
   socket was busy goes out joined, as one message;
 * **from the viewer**: keystrokes (binary, or ``{"type":"input"}``) and sizes
   (``{"type":"resize"}``) go to the host on the viewer's own connection.
+
+A viewer's first screen is drawn by the host's screen model, never by replaying old output (which
+would have gaps, and the agent's terminal queries, which the page's emulator would answer into
+the agent). A joining viewer waits while the feed asks the host for ``{"type": "screen",
+"render": true}`` on the shared connection: the host draws the screen as of the output it sent
+that connection before the reply (one queue, in order), so the viewer gets that drawing and then
+every chunk after the reply, with nothing missing and nothing twice. Viewers joining together
+share one request.
 
 A malformed message from the viewer gets an ``error`` message and closes this viewer only.
 """
@@ -33,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -42,26 +49,12 @@ from uuid import UUID
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ta_session.channels.client import HostClient
-from ta_session.host.wire import FrameKind, ProtocolError, encode, encode_resize
+from ta_session.host.wire import FrameKind, ProtocolError, encode, encode_json, encode_resize
 
 QUEUE_LIMIT = 1 << 20  # bytes of output queued for one viewer before it is resynchronised
-RECENT_BYTES = 64 << 10  # output kept to draw a joining or resynchronised viewer's screen
 MAX_INPUT = 64 << 10  # one keystroke message (a paste) at most
 RESET = b"\x1bc"  # RIS: a full terminal reset before a resynchronised viewer's redraw
-CLEAR_SCREEN = b"\x1b[H\x1b[2J"  # what the host puts before its redraw of an attaching terminal
-# Terminal queries in output replayed to a joining viewer: device attributes and status
-# (CSI … c, CSI … n), XTVERSION (CSI > … q), mode and setting requests (CSI … $ p, DCS $ q …),
-# window reports (CSI … t) and colour queries (OSC …;? …). The viewer watching when they were
-# asked has answered them; a viewer's emulator must not answer them again into the agent.
-_QUERIES = re.compile(
-    rb"\x1b\[[?>=]?[0-9;]*[cn]|\x1b\[>[0-9;]*q|\x1b\[\??[0-9;]*\$p|\x1b\[[0-9;]*t"
-    rb"|\x1bP\$q[^\x1b\x07]*(?:\x1b\\|\x07)|\x1b\][0-9;]*;\?(?:\x1b\\|\x07)"
-)
-
-
-def without_queries(output: bytes) -> bytes:
-    """``output`` with the terminal queries left out (see ``_QUERIES``)."""
-    return _QUERIES.sub(b"", output)
+SCREEN_REQUEST = encode_json({"type": "screen", "render": True})
 BATCH_DELAY = 0.005  # seconds output may wait to be joined with more (fewer, larger messages)
 BATCH_BYTES = 128 << 10  # ... unless this much is waiting already
 # Output sent to one viewer, at most, in bytes per second (after a burst of VIEWER_BURST): far
@@ -84,7 +77,7 @@ class Feed:
         self.client = client
         self.sock: socket.socket = client.sock
         self.viewers: set[Viewer] = set()
-        self.recent = bytearray()  # the latest output, to draw a joining viewer's screen
+        self.joining: list[Viewer] = []  # waiting for the host's drawing of the screen
         self.pending: list[bytes] = []  # output waiting to be joined into one batch
         self.pending_bytes = 0
         self.flush_handle: asyncio.TimerHandle | None = None
@@ -96,29 +89,32 @@ class Feed:
         self.sock.setblocking(False)
         self.task = asyncio.create_task(self._read())
 
-    def first_screen(self) -> bytes:
-        """What a viewer joining a running feed sees first: a clear screen and the recent
-        output, as the host draws a newly attached terminal (the feed's first output *is* that
-        redraw, so ``recent`` mirrors the host's own). This is the hook for the host's screen
-        model: once the host answers ``{"type": "screen"}`` with a snapshot, ask for it here."""
-        if not self.recent:
-            return b""
-        return CLEAR_SCREEN + without_queries(bytes(self.recent[-RECENT_BYTES:]))
-
-    def redraw(self) -> bytes:
-        """A resynchronised viewer's screen: a full reset, then the recent output."""
-        return RESET + without_queries(bytes(self.recent[-RECENT_BYTES:]))
-
     def join(self, viewer: Viewer) -> None:
-        self.flush()  # output read before the join belongs to the first screen, not after it
-        screen = self.first_screen()
-        if screen:
-            viewer.push_output(screen)
-        self.viewers.add(viewer)
+        """``viewer`` gets the host's drawing of the screen, then the output after it."""
+        self.viewers.discard(viewer)  # a viewer that fell behind joins again
+        if viewer in self.joining or self.closed.is_set():
+            return
+        self.joining.append(viewer)
+        if len(self.joining) == 1:  # else a request is on its way: its reply serves them all
+            try:
+                self.sock.send(SCREEN_REQUEST)  # a few bytes: a fresh socket buffer takes them
+            except OSError:
+                self.close()  # the reader sees the end too and tells the viewers
+
+    def _screen(self, message: dict[str, object]) -> None:
+        """The host's reply to the screen request: the joining viewers start here."""
+        render = message.get("render")
+        drawing = RESET + render.encode() if isinstance(render, str) else RESET
+        for viewer in self.joining:
+            viewer.push_screen(drawing)
+            self.viewers.add(viewer)
+        self.joining.clear()
 
     def leave(self, viewer: Viewer) -> None:
         self.viewers.discard(viewer)
-        if not self.viewers:
+        if viewer in self.joining:
+            self.joining.remove(viewer)
+        if not self.viewers and not self.joining:
             self.close()
 
     def close(self) -> None:
@@ -153,10 +149,7 @@ class Feed:
         data = self.pending[0] if len(self.pending) == 1 else b"".join(self.pending)
         self.pending.clear()
         self.pending_bytes = 0
-        self.recent += data
-        if len(self.recent) > 2 * RECENT_BYTES:
-            del self.recent[:-RECENT_BYTES]
-        for viewer in self.viewers:
+        for viewer in list(self.viewers):  # a viewer that falls behind leaves the set
             viewer.push_output(data)
 
     def _control(self, payload: bytes) -> None:
@@ -166,12 +159,12 @@ class Feed:
             message = json.loads(text)
             # status_update events come to each viewer on its own connection (some are for it
             # alone); replies and the welcome are this connection's own business.
-            if message.get("event_type") == "status_update" or message.get("type") in (
-                "welcome",
-                "reply",
-            ):
+            if message.get("type") == "reply":
+                self._screen(message)  # the only request this connection makes
                 return
-        for viewer in self.viewers:
+            if message.get("event_type") == "status_update" or message.get("type") == "welcome":
+                return
+        for viewer in list(self.viewers):  # a viewer that falls behind leaves the set
             viewer.push_text(text)
 
     async def _read(self) -> None:
@@ -192,7 +185,7 @@ class Feed:
         except (OSError, ProtocolError) as exc:
             note = json.dumps({"type": "error", "message": f"host connection: {exc}"})
         self.flush()
-        for viewer in list(self.viewers):
+        for viewer in [*self.viewers, *self.joining]:
             if note is not None:
                 viewer.push_text(note)
             viewer.host_closed()
@@ -244,15 +237,11 @@ class Viewer:
         self.allow_input = True
         self.closed_reason: str | None = None
         self.send_at = 0.0  # the rate limit: when the next output may go (loop time)
-        self.behind = False  # its queued output was dropped: it is redrawn when it may send
 
     # -- host → viewer (called by the feed and by the viewer's own connection) ----------------
 
     def push_output(self, data: bytes) -> None:
         if self.closed_reason is not None:
-            return
-        if self.behind:  # it will be redrawn from the recent output, which has this chunk
-            self.dropped += len(data)
             return
         if self.queued + len(data) > QUEUE_LIMIT:
             self._fall_behind(len(data))
@@ -261,21 +250,22 @@ class Viewer:
         self.queued += len(data)
         self.ready.set()
 
+    def push_screen(self, drawing: bytes) -> None:
+        """The host's drawing of the screen, where this viewer (re)joins the output."""
+        if self.closed_reason is None:
+            self.queue.append(drawing)  # whatever its size: the viewer needs all of it
+            self.queued += len(drawing)
+            self.ready.set()
+
     def _fall_behind(self, incoming: int) -> None:
-        """Too far behind: drop the queued output (the events keep their place). The redraw
-        is made when the viewer may send again (``to_viewer``), so however often it overflows
-        meanwhile it gets one resync, drawn from the newest output."""
+        """Too far behind: drop the queued output (the events keep their place), say so, and
+        join the feed again: the host's drawing of the screen brings the viewer to the present."""
         self.queue = deque(item for item in self.queue if isinstance(item, str))
         self.dropped += self.queued + incoming
         self.queued = 0
-        self.behind = True
-        self.ready.set()
-
-    def _resync(self) -> tuple[str, bytes]:
-        """The notice and the redraw of a viewer that fell behind."""
-        self.behind = False
-        notice = json.dumps({"type": "resync", "dropped_bytes": self.dropped})
-        return notice, self.feed.redraw() if self.feed is not None else RESET
+        self.push_text(json.dumps({"type": "resync", "dropped_bytes": self.dropped}))
+        if self.feed is not None:
+            self.feed.join(self)
 
     def push_text(self, text: str) -> None:
         if self.closed_reason is not None:
@@ -325,8 +315,8 @@ class Viewer:
         while True:
             await self.ready.wait()
             self.ready.clear()
-            while self.queue or self.behind:
-                item = self.queue[0] if self.queue else None
+            while self.queue:
+                item = self.queue[0]
                 if isinstance(item, str):
                     self.queue.popleft()
                     await self.ws.send_text(item)
@@ -336,14 +326,10 @@ class Viewer:
                     # Over the rate: let more output pile up (it goes out joined), or resync.
                     await asyncio.sleep(wait)
                     continue
-                if self.behind:
-                    notice, redraw = self._resync()
-                    await self.ws.send_text(notice)
-                    parts = [redraw]
-                else:
-                    # Output that piled up while the socket was busy: one message.
-                    parts = [self.queue.popleft()]  # type: ignore[list-item]
-                    self.queued -= len(parts[0])
+                # Output that piled up while the socket was busy: one message.
+                parts = [item]
+                self.queue.popleft()
+                self.queued -= len(item)
                 while self.queue and isinstance(self.queue[0], bytes):
                     chunk = self.queue.popleft()
                     self.queued -= len(chunk)
