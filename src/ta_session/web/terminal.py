@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -42,6 +41,7 @@ from uuid import UUID
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ta_session.channels.client import HostClient
+from ta_session.host.queries import without_queries
 from ta_session.host.wire import FrameKind, ProtocolError, encode, encode_resize
 
 QUEUE_LIMIT = 1 << 20  # bytes of output queued for one viewer before it is resynchronised
@@ -49,19 +49,9 @@ RECENT_BYTES = 64 << 10  # output kept to draw a joining or resynchronised viewe
 MAX_INPUT = 64 << 10  # one keystroke message (a paste) at most
 RESET = b"\x1bc"  # RIS: a full terminal reset before a resynchronised viewer's redraw
 CLEAR_SCREEN = b"\x1b[H\x1b[2J"  # what the host puts before its redraw of an attaching terminal
-# Terminal queries in output replayed to a joining viewer: device attributes and status
-# (CSI … c, CSI … n), XTVERSION (CSI > … q), mode and setting requests (CSI … $ p, DCS $ q …),
-# window reports (CSI … t) and colour queries (OSC …;? …). The viewer watching when they were
-# asked has answered them; a viewer's emulator must not answer them again into the agent.
-_QUERIES = re.compile(
-    rb"\x1b\[[?>=]?[0-9;]*[cn]|\x1b\[>[0-9;]*q|\x1b\[\??[0-9;]*\$p|\x1b\[[0-9;]*t"
-    rb"|\x1bP\$q[^\x1b\x07]*(?:\x1b\\|\x07)|\x1b\][0-9;]*;\?(?:\x1b\\|\x07)"
-)
-
-
-def without_queries(output: bytes) -> bytes:
-    """``output`` with the terminal queries left out (see ``_QUERIES``)."""
-    return _QUERIES.sub(b"", output)
+# Output replayed to a joining viewer leaves out terminal queries (host/queries.py): the viewer
+# watching when they were asked has answered them; another emulator must not answer them again
+# into the agent.
 BATCH_DELAY = 0.005  # seconds output may wait to be joined with more (fewer, larger messages)
 BATCH_BYTES = 128 << 10  # ... unless this much is waiting already
 # Output sent to one viewer, at most, in bytes per second (after a burst of VIEWER_BURST): far
