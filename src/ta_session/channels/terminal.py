@@ -72,6 +72,12 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+def alternate_after(output: bytes, alternate: bool) -> bool:
+    """Whether a terminal is on the alternate screen after ``output`` (before: ``alternate``)."""
+    switches = _ALTERNATE.findall(output)
+    return switches[-1] == b"h" if switches else alternate
+
+
 def reset_modes(fd: int, *, alternate: bool) -> None:
     """Put the terminal on ``fd`` back to its defaults (``RESTORE``); ``alternate``: the output
     shown in it put it on the alternate screen, which it leaves first."""
@@ -192,9 +198,7 @@ def _loop(
             for frame in frames:
                 if frame.kind is FrameKind.OUTPUT:
                     write_all(stdout_fd, frame.payload)
-                    switches = _ALTERNATE.findall(frame.payload)
-                    if switches:
-                        status.alternate = switches[-1] == b"h"
+                    status.alternate = alternate_after(frame.payload, status.alternate)
                 elif frame.kind is FrameKind.CONTROL:
                     message = frame.json()
                     if message.get("event_type") == "draft_ready":
