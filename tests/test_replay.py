@@ -325,6 +325,7 @@ def test_replay_without_a_terminal_prints_the_output_without_queries(
         (["--speed", "-1"], "--speed"),
         (["--speed", "nan"], "--speed"),
         (["--speed", "fast"], "--speed"),
+        (["--speed", "inf"], "--speed"),
         (["--idle-limit", "-1"], "--idle-limit"),
         (["--idle-limit", "nan"], "--idle-limit"),
     ],

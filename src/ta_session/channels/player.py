@@ -201,7 +201,10 @@ class _Player:
                         return PlayResult(Ending.SIGNAL, signum)
                     self._resized()
             if self.stdin_fd in ready:
-                data = os.read(self.stdin_fd, 1024)
+                try:
+                    data = os.read(self.stdin_fd, 1024)
+                except OSError:
+                    data = b""
                 if not data:
                     return PlayResult(Ending.QUIT)  # the terminal is gone
                 for key in self.keys.feed(data):

@@ -264,8 +264,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from ta_session.channels.player import Ending, play, play_plain
 
     if not (math.isfinite(args.speed) and args.speed > 0):
-        raise CommandError("--speed must be a number greater than 0", code=2)
-    if not (math.isfinite(args.idle_limit) and args.idle_limit >= 0):
+        raise CommandError("--speed must be a finite number greater than 0", code=2)
+    if math.isnan(args.idle_limit) or args.idle_limit < 0:  # inf: no cap, as 0
         raise CommandError("--idle-limit must be 0 (no cap) or more seconds", code=2)
     service, sid = _target(args)
     path = _recording(service, sid)
