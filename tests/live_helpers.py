@@ -223,6 +223,10 @@ class Tmux:
         result = self._tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "main", check=False)
         return result.stdout
 
+    def visible(self) -> str:
+        """The visible screen only (no scroll-back)."""
+        return self._tmux("capture-pane", "-p", "-t", "main", check=False).stdout
+
     def wait_text(self, text: str, timeout: float = TIMEOUT) -> str:
         return wait_for(
             lambda: _containing(self.screen(), text),

@@ -61,7 +61,7 @@ def terminal_size(fd: int = 1) -> tuple[int, int]:
     return 80, 24
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         try:
@@ -72,7 +72,19 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-class _Signals:
+def alternate_after(output: bytes, alternate: bool) -> bool:
+    """Whether a terminal is on the alternate screen after ``output`` (before: ``alternate``)."""
+    switches = _ALTERNATE.findall(output)
+    return switches[-1] == b"h" if switches else alternate
+
+
+def reset_modes(fd: int, *, alternate: bool) -> None:
+    """Put the terminal on ``fd`` back to its defaults (``RESTORE``); ``alternate``: the output
+    shown in it put it on the alternate screen, which it leaves first."""
+    write_all(fd, (LEAVE_ALTERNATE if alternate else b"") + RESTORE)
+
+
+class SignalPipe:
     """Turns SIGWINCH/SIGTERM/SIGHUP into bytes on a pipe the attach loop watches."""
 
     WATCHED = (signal.SIGWINCH, signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)
@@ -82,7 +94,7 @@ class _Signals:
         os.set_blocking(self.write_fd, False)
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> _Signals:
+    def __enter__(self) -> SignalPipe:
         for sig in self.WATCHED:
             self._previous[sig] = signal.signal(sig, self._handler)
         return self
@@ -109,13 +121,13 @@ def attach(
     saved = termios.tcgetattr(stdin_fd)
     status = _StatusLine(stdout_fd)
     try:
-        with _Signals() as signals:
+        with SignalPipe() as signals:
             tty.setraw(stdin_fd, termios.TCSANOW)
             return _loop(client, signals, detach_key, stdin_fd, stdout_fd, status)
     finally:
         with contextlib.suppress(OSError):
             status.clear()
-            _write_all(stdout_fd, (LEAVE_ALTERNATE if status.alternate else b"") + RESTORE)
+            reset_modes(stdout_fd, alternate=status.alternate)
         with contextlib.suppress(termios.error, OSError):
             termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
 
@@ -146,7 +158,7 @@ def _split_at_detach(data: bytes, key: bytes, stdin_fd: int) -> tuple[bytes, boo
 
 def _loop(
     client: HostClient,
-    signals: _Signals,
+    signals: SignalPipe,
     detach_key: bytes,
     stdin_fd: int,
     stdout_fd: int,
@@ -185,10 +197,8 @@ def _loop(
                 return AttachResult("lost", message="the session host went away")
             for frame in frames:
                 if frame.kind is FrameKind.OUTPUT:
-                    _write_all(stdout_fd, frame.payload)
-                    switches = _ALTERNATE.findall(frame.payload)
-                    if switches:
-                        status.alternate = switches[-1] == b"h"
+                    write_all(stdout_fd, frame.payload)
+                    status.alternate = alternate_after(frame.payload, status.alternate)
                 elif frame.kind is FrameKind.CONTROL:
                     message = frame.json()
                     if message.get("event_type") == "draft_ready":
@@ -229,11 +239,11 @@ class _StatusLine:
     def show(self, text: str) -> None:
         cols, rows = terminal_size(self.fd)
         shown = " ".join(text.split())[: max(10, cols - 8)]
-        _write_all(self.fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b[7m ta: {shown} \x1b[0m\x1b8".encode())
+        write_all(self.fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b[7m ta: {shown} \x1b[0m\x1b8".encode())
         self.shown = True
 
     def clear(self) -> None:
         if self.shown:
             _, rows = terminal_size(self.fd)
-            _write_all(self.fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b8".encode())
+            write_all(self.fd, f"\x1b7\x1b[{rows};1H\x1b[2K\x1b8".encode())
             self.shown = False

@@ -55,6 +55,18 @@ _HANDLERS = {
 }
 
 
+_REPLAY_KEYS = """\
+Play a session's recording in this terminal. Keys while it plays:
+  space    pause / play (paused: a status line shows time, speed and the last marker)
+  .        while paused: the next output event
+  + / -    twice / half as fast (1/16x to 64x)
+  n / p    next / previous marker (a human input, question, draft, decision or state
+           change): everything up to it is shown at once, then it plays on or stays paused
+  q        quit (Ctrl-C too); the terminal is restored
+Terminal queries in the recording are never answered into your shell. Piped or without a
+terminal, the output is written with its timing and no keys are read."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2."""
 
@@ -132,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", metavar="ID", help="session id or unique prefix")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing new output")
     p.add_argument("--raw", action="store_true", help="keep terminal escape sequences")
-    p = s.add_parser("replay", help="play the recording back", parents=[common])
+    p = s.add_parser("replay", help="play the recording back", parents=[common],
+                     description=_REPLAY_KEYS,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("session", metavar="ID", help="session id or unique prefix")
     p.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1)")
     p.add_argument("--idle-limit", type=float, default=2.0, metavar="S",

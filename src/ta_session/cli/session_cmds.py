@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,7 @@ from ta_session.cli.output import (
     table,
     use_colour,
 )
-from ta_session.model import Timestamp, format_elapsed
+from ta_session.model import SessionMessage, TaError, Timestamp, format_elapsed
 from ta_session.service.lifecycle import Outcome, SessionService
 from ta_session.service.views import elapsed_seconds
 
@@ -259,28 +260,37 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from ta_session.host.recording import read_events
+    from ta_session.channels.playback import Timeline
+    from ta_session.channels.player import Ending, play, play_plain
 
-    if args.speed <= 0:
-        raise CommandError("--speed must be greater than 0", code=2)
-    if args.idle_limit < 0:
-        raise CommandError("--idle-limit must be 0 (no cap) or more", code=2)
+    if not (math.isfinite(args.speed) and args.speed > 0):
+        raise CommandError("--speed must be a finite number greater than 0", code=2)
+    if math.isnan(args.idle_limit) or args.idle_limit < 0:  # inf: no cap, as 0
+        raise CommandError("--idle-limit must be 0 (no cap) or more seconds", code=2)
     service, sid = _target(args)
     path = _recording(service, sid)
-    previous = 0.0
-    for event in read_events(path):
-        if event.code != "o":
-            continue
-        delay = max(0.0, event.time - previous)
-        if args.idle_limit:
-            delay = min(delay, args.idle_limit)
-        previous = event.time
-        if delay > 0:
+    with Timeline.load(path, idle_limit=args.idle_limit, messages=_log(service, sid)) as timeline:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
             sys.stdout.flush()
-            time.sleep(delay / args.speed)
-        sys.stdout.write(event.data)
-    sys.stdout.flush()
+            out = sys.stdout.fileno()
+            play_plain(timeline, speed=args.speed, out_fd=out, restore=os.isatty(out))
+            return 0
+        if not timeline.items:
+            return 0
+        result = play(timeline, speed=args.speed)
+    if result.ending is Ending.SIGNAL and result.signum is not None:
+        return 128 + result.signum
     return 0
+
+
+def _log(service: SessionService, sid: UUID) -> Iterator[SessionMessage]:
+    """The session's messages, read only if iterated (the replay's markers when its recording
+    carries none); a session file that cannot be read gives none."""
+    try:
+        messages = service.load(sid).messages
+    except (TaError, OSError):
+        return
+    yield from messages
 
 
 def _session_decision(args: argparse.Namespace, approve: bool) -> int:

@@ -4,7 +4,8 @@ so the host knows what a person looking at the agent's terminal sees.
 It serves three things: the redraw of a terminal that attaches (``render``: text, colours,
 cursor, alternate screen, modes, never the agent's old terminal queries), the rendered lines
 prompt patterns are matched against (``lines``), and the cursor line that an Enter submits
-(``line_at``/``cursor``).
+(``line_at``/``cursor``). ``ta session replay`` also keeps one, to repaint the row its status
+line covered (``repaint_row``).
 
 **Lazy and bounded.** pyte is pure Python (about 0.7 MB/s); feeding it every byte would slow an
 agent that floods output. ``feed`` only appends to a backlog; ``sync`` (called when a screen is
@@ -222,6 +223,11 @@ class ScreenModel:
         return self.screen.cursor.x, self.screen.cursor.y
 
     @property
+    def size(self) -> tuple[int, int]:
+        """(columns, rows)."""
+        return self.screen.columns, self.screen.lines
+
+    @property
     def scrolled(self) -> int:
         return self.screen.scrolled
 
@@ -273,6 +279,17 @@ class ScreenModel:
         out.append(sgr(screen.cursor.attrs))
         out.append(f"\x1b[{screen.cursor.y + 1};{screen.cursor.x + 1}H")
         out.append("\x1b[?25l" if screen.cursor.hidden else "\x1b[?25h")
+        return "".join(out).encode("utf-8", "replace")
+
+    def repaint_row(self, y: int) -> bytes:
+        """Bytes that draw row ``y`` again over something drawn on it (a player's status line)
+        and put back autowrap, the pen, the cursor and its visibility; nothing else changes."""
+        self.sync()
+        screen, cursor = self.screen, self.screen.cursor
+        out = [f"\x1b[{y + 1};1H\x1b[0m\x1b[2K", render_line(screen.buffer[y], screen.columns)]
+        out.append("\x1b[?7h" if modes.DECAWM in screen.mode else "\x1b[?7l")
+        out.append(sgr(cursor.attrs) + f"\x1b[{cursor.y + 1};{cursor.x + 1}H")
+        out.append("\x1b[?25l" if cursor.hidden else "\x1b[?25h")
         return "".join(out).encode("utf-8", "replace")
 
 
