@@ -149,8 +149,10 @@ def test_lines_edited_and_recalled_in_bash_are_logged_as_bash_ran_them(live: Liv
     term.wait_text("cat completion-target.txt")
     term.send("Enter")
     term.wait_text("the completed file")
-    wait_for(lambda: len(human_lines(live, sid)) >= 3,
-             what=lambda: f"three logged lines: {human_lines(live, sid)}")
+    wait_for(
+        lambda: len(human_lines(live, sid)) >= 3,
+        what=lambda: f"three logged lines: {human_lines(live, sid)}",
+    )
     assert human_lines(live, sid) == ["echo aXbc", "echo aXbZ", "cat completion-target.txt"]
     term.type("exit")
     live.wait_state(sid, "completed")
@@ -292,3 +294,16 @@ def test_control_sequences_the_emulator_trips_over_do_not_end_the_session(live: 
     live.ok("session", "send", sid, "go on")
     live.wait_output(sid, "GOT LINE")
     assert live.host_live(sid)
+
+
+def test_ta_run_continues_below_what_the_terminal_showed(live: Live) -> None:
+    """The terminal a session was started for sees the agent's output from its start, below
+    what it showed before (not a cleared, redrawn screen: ``ta demo``'s introduction stays)."""
+    term = live.tmux()
+    code = "print('AGENT', 'SAYS', 'hi', flush=True); input()"  # not in the command line
+    term.run(f"echo BEFORE-RUN; ta run saying -- {sh([PYTHON, '-c', code])}")
+    term.wait_text("AGENT SAYS hi")
+    screen = term.visible()  # on the screen, not only in the scroll-back
+    assert "BEFORE-RUN" in screen and screen.index("BEFORE-RUN") < screen.index("AGENT SAYS")
+    term.type("")
+    live.wait_state(live.only_session(), "completed")

@@ -48,6 +48,7 @@ class HostClient:
         role: str = "control",
         output: str | None = None,
         size: tuple[int, int] | None = None,
+        from_start: bool = False,
         timeout: float = 10.0,
     ) -> HostClient:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -68,6 +69,8 @@ class HostClient:
             hello["output"] = output
         if size is not None:
             hello["size"] = [size[0], size[1]]
+        if from_start:
+            hello["from_start"] = True
         client = cls(sock, {}, FrameReader())
         try:
             frame = encode_json(hello)

@@ -78,7 +78,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from ta_session.cli.live import attach_terminal
 
         print("The agent will ask you a question: type your answer and press Enter.")
-        attach_terminal(service, session.session_id, None)
+        attach_terminal(service, session.session_id, None, launched=True)
     else:
         _answer_when_asked(service, session.session_id, "y")
         _approve_and_apply(service, session.session_id)

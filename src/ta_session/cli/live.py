@@ -49,8 +49,12 @@ def _agent_detach_key(project: Project, sid: UUID) -> str | None:
         return None
 
 
-def attach_terminal(service: SessionService, sid: UUID, detach_key: str | None) -> int:
-    """Attach this terminal; print how it ended; return the exit code."""
+def attach_terminal(
+    service: SessionService, sid: UUID, detach_key: str | None, *, launched: bool = False
+) -> int:
+    """Attach this terminal; print how it ended; return the exit code. ``launched``: the
+    session was started for this terminal (``ta run``), which then sees the agent's output from
+    its start, below what it printed before, rather than a redrawn screen."""
     from ta_session.channels.terminal import attach, terminal_size
     from ta_session.model import RecordFormatError
     from ta_session.model.agent import key_sequence
@@ -66,7 +70,7 @@ def attach_terminal(service: SessionService, sid: UUID, detach_key: str | None) 
     short = str(sid)[:8]
     if os.environ.get("TA_SESSION_ID") == str(sid):
         raise CommandError(_SELF_ATTACH.format(short=short))
-    client = service.link.connect(sid, role="attach", size=terminal_size(1))
+    client = service.link.connect(sid, role="attach", size=terminal_size(1), from_start=launched)
     if client is None:
         session = project.sessions.load(sid)
         if not session.is_alive():

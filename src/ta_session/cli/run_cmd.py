@@ -49,4 +49,4 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     from ta_session.cli.live import attach_terminal
 
-    return attach_terminal(service, session.session_id, args.detach_key)
+    return attach_terminal(service, session.session_id, args.detach_key, launched=True)

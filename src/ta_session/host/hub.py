@@ -74,6 +74,7 @@ class Client:
     reader: FrameReader = field(default_factory=FrameReader)
     queue: FrameQueue = field(default_factory=FrameQueue)
     typing: TypedLines = field(default_factory=lambda: TypedLines(None))  # its typed lines
+    from_start: bool = False  # hello.from_start: the terminal the session was started for
     closing: bool = False  # sends what is queued, then is closed
     writing: bool = False  # registered for writability
     behind: bool = False  # fell behind: its output is skipped until it has read its queue
@@ -263,6 +264,7 @@ class Hub:
             raise ProtocolError(f"hello.size must be [columns, rows], each 1..9999; got {size!r}")
         client.channel_id = channel or f"socket:{client.fd}"
         client.role, client.output = role, output
+        client.from_start = message.get("from_start") is True
         self.handler.client_ready(client, (size[0], size[1]) if size else None)
 
     # -- sending ----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ class OutputRelay:
         self.screen = screen
         self.live = live  # False: output only goes to the recording (``output_capture: log``)
         self.recent = bytearray()
+        self.complete = True  # ``recent`` holds all the output since the agent started
         # Incremental UTF-8 decoders (one per stream) for the clients that take events.
         self._decoders: dict[OutputStream, codecs.IncrementalDecoder] = {}
 
@@ -43,6 +44,7 @@ class OutputRelay:
         self.recent += data
         if len(self.recent) > 2 * REPLAY_BYTES:
             del self.recent[:-REPLAY_BYTES]
+            self.complete = False
         if not self.hub.clients:
             return
         self.hub.broadcast(encode_output(data), output=OutputMode.RAW, droppable=True)
@@ -63,8 +65,16 @@ class OutputRelay:
         return encode_json(AgentOutput(stream, text).to_dict()) if text else b""
 
     def redraw(self, client: Client) -> None:
-        """A terminal that just attached: the agent's screen as it is now."""
-        if client.output is OutputMode.RAW:
+        """A terminal that just attached: the agent's screen as it is now. The terminal the
+        session was started for (``ta run``) gets the output since the start instead, if it is
+        all still here: it continues below what that terminal showed (``ta demo``'s
+        introduction), as if attached all along; nobody has answered its queries yet."""
+        if client.output is not OutputMode.RAW:
+            return
+        if client.from_start and self.complete:
+            if self.recent:
+                self.hub.queue(client, encode_output(bytes(self.recent)), droppable=True)
+        else:
             self.hub.queue(client, encode_output(self.screen.render()), droppable=True)
 
     def resync_frames(self, client: Client) -> list[bytes]:
