@@ -482,7 +482,7 @@ def test_a_joining_or_lagging_viewer_is_drawn_by_the_host_with_nothing_missing_o
     web: Web, live: Live
 ) -> None:
     """A viewer's first screen, and a lagging viewer's redraw, come from the host's screen
-    model: a joining viewer sees what was drawn long ago (the header, 200 kB of output back),
+    model: a joining viewer sees what was drawn long ago (the header, 100 kB of output back),
     and the output continues right after the drawing (tick N, then N+1: no gap, nothing twice).
     """
     sid = web.start(*agent("header_ticker.py"))

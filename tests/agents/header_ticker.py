@@ -1,7 +1,7 @@
 """Test agent: draws ``HEADER`` on the first row once, then overwrites row 5 with ``tick N``
 every 2 ms (nothing scrolls). A line on its input asks for more:
 
-- ``spread``: 200 kB of ticks in 10 kB bursts, each followed by a pause, then ``SPREAD DONE``;
+- ``spread``: 100 kB of ticks in 4 kB bursts, each followed by a pause, then ``SPREAD DONE``;
 - ``flood``: 40 MB of ticks as fast as it can, then ``FLOOD DONE``.
 """
 
@@ -30,8 +30,8 @@ while True:
     if select.select([sys.stdin], [], [], 0.002)[0]:
         ask = sys.stdin.readline().strip()
         if ask == "spread":
-            for _ in range(20):
-                burst(10_000)
+            for _ in range(25):
+                burst(4_000)
                 time.sleep(0.1)
             out.write("\x1b[7;1HSPREAD DONE")
         elif ask == "flood":

@@ -11,7 +11,7 @@ line covered (``repaint_row``).
 agent that floods output. ``feed`` only appends to a backlog; ``sync`` (called when a screen is
 needed, or by the host when the agent is quiet) runs the emulator over it. When the backlog passes
 twice ``BACKLOG_LIMIT`` it is emulated there and then if the emulator has used less than
-``EMULATION_SHARE`` of the time lately (steady output of up to ~70 kB/s stays right on the
+``EMULATION_SHARE`` of the time lately (steady output of up to ~35 kB/s stays right on the
 screen); past that (a flood) its head is discarded: the screen is reset and only the end of the
 tail is emulated (from its last clear-screen, or two screens' worth of lines). What the discarded
 head switched on or off (alternate screen, cursor keys, bracketed paste, mouse, keypad) is
@@ -39,8 +39,8 @@ from ta_session.host.emulator import (
 )
 
 BACKLOG_LIMIT = 32 << 10  # unemulated output kept: 32-64 KiB, at most ≈0.1 s of emulation
-EMULATION_SHARE = 0.1  # of the time, at most, spent emulating a backlog while the agent writes
-EMULATION_CREDIT = 0.5  # seconds of emulation saved up, at most (a burst after a quiet spell)
+EMULATION_SHARE = 0.05  # of the time, at most, spent emulating a backlog while the agent writes
+EMULATION_CREDIT = 0.05  # seconds of emulation saved up, at most (a burst after a quiet spell)
 HISTORY_LINES = 1000  # lines scrolled off the top that are kept (for a re-attach's scrollback)
 REDRAW_HISTORY = 200  # of those, how many a re-attaching terminal gets as scrollback
 MAX_COLS, MAX_ROWS = 1000, 500  # the model's size is clamped: memory stays bounded
