@@ -511,7 +511,10 @@ def test_a_joining_or_lagging_viewer_is_drawn_by_the_host_with_nothing_missing_o
                 after += message
     assert any(m["dropped_bytes"] > 0 for m in resynced if m.get("type") == "resync")
     numbers = ticks_after(after, after.index(b"\x1bc"))
-    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    assert numbers == sorted(set(numbers))  # nothing twice, nothing from before
+    if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+        # A gap only where the host said so: this server fell behind the host itself.
+        assert b"[ta: output skipped" in after
 
 
 def receive(ws: Any, done: Any, limit: float = 15.0) -> bytes:

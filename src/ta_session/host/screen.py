@@ -9,14 +9,15 @@ line covered (``repaint_row``).
 
 **Lazy and bounded.** pyte is pure Python (about 0.7 MB/s); feeding it every byte would slow an
 agent that floods output. ``feed`` only appends to a backlog; ``sync`` (called when a screen is
-needed, or by the host when the agent is quiet) runs the emulator over it. When the backlog passes
-twice ``BACKLOG_LIMIT`` it is emulated there and then if the emulator has used less than
-``EMULATION_SHARE`` of the time lately (steady output of up to ~35 kB/s stays right on the
-screen); past that (a flood) its head is discarded: the screen is reset and only the end of the
-tail is emulated (from its last clear-screen, or two screens' worth of lines). What the discarded
-head switched on or off (alternate screen, cursor keys, bracketed paste, mouse, keypad) is
-scanned for with a regex (C speed) and re-applied, so those modes survive a flood. Lines
-scrolled off the top are kept as styled text, at most ``HISTORY_LINES`` of them.
+needed, or by the host when the agent is quiet) runs the emulator over it. While output flows,
+the backlog is also emulated a small piece (``EMULATION_PIECE``, a few ms) at a time as long as
+the emulator has used less than ``EMULATION_SHARE`` of the time lately: steady output of up to
+~70 kB/s stays right on the screen, and the relay never waits long. Past that (a flood), when
+the backlog passes twice ``BACKLOG_LIMIT`` its head is discarded: the screen is reset and only
+the end of the tail is emulated (from its last clear-screen, or two screens' worth of lines).
+What the discarded head switched on or off (alternate screen, cursor keys, bracketed paste,
+mouse, keypad) is scanned for with a regex (C speed) and re-applied, so those modes survive a
+flood. Lines scrolled off the top are kept as styled text, at most ``HISTORY_LINES`` of them.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ from ta_session.host.emulator import (
 )
 
 BACKLOG_LIMIT = 32 << 10  # unemulated output kept: 32-64 KiB, at most ≈0.1 s of emulation
-EMULATION_SHARE = 0.05  # of the time, at most, spent emulating a backlog while the agent writes
-EMULATION_CREDIT = 0.05  # seconds of emulation saved up, at most (a burst after a quiet spell)
+EMULATION_SHARE = 0.1  # of the time, at most, spent emulating a backlog while the agent writes
+EMULATION_CREDIT = 0.1  # seconds of emulation saved up, at most (a burst after a quiet spell)
+EMULATION_PIECE = 4 << 10  # bytes of backlog emulated at once while output flows (~6 ms)
 HISTORY_LINES = 1000  # lines scrolled off the top that are kept (for a re-attach's scrollback)
 REDRAW_HISTORY = 200  # of those, how many a re-attaching terminal gets as scrollback
 MAX_COLS, MAX_ROWS = 1000, 500  # the model's size is clamped: memory stays bounded
@@ -76,6 +78,7 @@ class ScreenModel:
         self.backlog_limit = backlog_limit
         self._clock = clock
         self._credit = EMULATION_CREDIT  # seconds the emulator may spend while output flows
+        self._seconds_per_byte = 1.5e-6  # what emulating costs, measured as it goes
         self._credited_at = clock()
         self.history: deque[str] = deque(maxlen=history)  # styled text
         self._on_scroll = on_scroll
@@ -106,16 +109,21 @@ class ScreenModel:
 
     def feed(self, data: bytes) -> None:
         self._backlog += data
-        if len(self._backlog) <= 2 * self.backlog_limit:
+        backlog = len(self._backlog)
+        if backlog < EMULATION_PIECE:
             return
         now = self._clock()
         self._credit = min(EMULATION_CREDIT,
                            self._credit + (now - self._credited_at) * EMULATION_SHARE)  # fmt: skip
         self._credited_at = now
-        if self._credit > 0 and not self.discarded:  # steady output: keep the screen right
+        # Steady output: emulated in small pieces (a few ms each: the relay never waits long)
+        # while the budget lasts, so the screen stays right.
+        if not self.discarded and backlog * self._seconds_per_byte <= self._credit:
             self.sync()
-            self._credit -= self._clock() - now
-        else:  # a flood: emulating it would slow the agent
+            spent = self._clock() - now
+            self._credit -= spent
+            self._seconds_per_byte += (spent / backlog - self._seconds_per_byte) / 8
+        elif backlog > 2 * self.backlog_limit:  # a flood: emulating it would slow the agent
             if not self.discarded:  # the screen will start over: keep the modes it is in now
                 self._carried = self._modes()
             cut = len(self._backlog) - self.backlog_limit

@@ -55,6 +55,7 @@ QUEUE_LIMIT = 1 << 20  # bytes of output queued for one viewer before it is resy
 MAX_INPUT = 64 << 10  # one keystroke message (a paste) at most
 RESET = b"\x1bc"  # RIS: a full terminal reset before a resynchronised viewer's redraw
 SCREEN_REQUEST = encode_json({"type": "screen", "render": True})
+SCREEN_INTERVAL = 0.5  # seconds between two drawings asked of the host (each costs it ~10 ms)
 BATCH_DELAY = 0.005  # seconds output may wait to be joined with more (fewer, larger messages)
 BATCH_BYTES = 128 << 10  # ... unless this much is waiting already
 # Output sent to one viewer, at most, in bytes per second (after a burst of VIEWER_BURST): far
@@ -78,6 +79,7 @@ class Feed:
         self.sock: socket.socket = client.sock
         self.viewers: set[Viewer] = set()
         self.joining: list[Viewer] = []  # waiting for the host's drawing of the screen
+        self.asked_at = float("-inf")  # when the host was last asked for a drawing (loop time)
         self.pending: list[bytes] = []  # output waiting to be joined into one batch
         self.pending_bytes = 0
         self.flush_handle: asyncio.TimerHandle | None = None
@@ -96,10 +98,21 @@ class Feed:
             return
         self.joining.append(viewer)
         if len(self.joining) == 1:  # else a request is on its way: its reply serves them all
-            try:
-                self.sock.send(SCREEN_REQUEST)  # a few bytes: a fresh socket buffer takes them
-            except OSError:
-                self.close()  # the reader sees the end too and tells the viewers
+            loop = asyncio.get_running_loop()
+            wait = self.asked_at + SCREEN_INTERVAL - loop.time()
+            if wait > 0:  # viewers lagging in a flood: one drawing for all of them, now and then
+                loop.call_later(wait, self._ask_screen)
+            else:
+                self._ask_screen()
+
+    def _ask_screen(self) -> None:
+        if self.closed.is_set():
+            return
+        self.asked_at = asyncio.get_running_loop().time()
+        try:
+            self.sock.send(SCREEN_REQUEST)  # a few bytes: a fresh socket buffer takes them
+        except OSError:
+            self.close()  # the reader sees the end too and tells the viewers
 
     def _screen(self, message: dict[str, object]) -> None:
         """The host's reply to the screen request: the joining viewers start here."""
