@@ -21,7 +21,7 @@ from ta_session.service.drafts import DraftService
 from ta_session.service.errors import InvalidRequest, valid_text
 from ta_session.service.lifecycle import Outcome, SessionService
 from ta_session.service.views import SessionRow, elapsed_seconds
-from ta_session.store import Project
+from ta_session.store import Project, SessionSummary
 from ta_session.web.api import Endpoint, Field
 from ta_session.web.listing import Listing
 
@@ -72,7 +72,10 @@ def row_json(
     caller: Caller, service: SessionService, row: SessionRow, drafts: Any
 ) -> dict[str, Any]:
     data = row.to_json(drafts)
-    data["title"] = caller.titles.get(caller.project, row.summary.goal_id)
+    title = row.title
+    if title is None and not isinstance(row.summary, SessionSummary):
+        title = caller.titles.get(caller.project, row.summary.goal_id)
+    data["title"] = title
     data["elapsed_seconds"] = elapsed_seconds(row.summary, Timestamp.now())
     return data
 
