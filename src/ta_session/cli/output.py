@@ -75,6 +75,8 @@ def cut(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` columns, its last one an ellipsis when anything was left out."""
     if display_width(text) <= limit:
         return text
+    if text.isascii():
+        return text[: limit - 1] + "…"
     out, width = [], 0
     for ch in text:
         w = display_width(ch)
@@ -113,23 +115,22 @@ def table(
     columns, though the last column keeps at least ``min_last`` (the others are never cut).
     """
     all_rows: list[Sequence[str]] = [headers, *rows]
-    cell_widths = [[display_width(cell) for cell in row] for row in all_rows]
+    # The last column is never padded (lines are right-stripped), so its cells are measured
+    # only when they might not fit: no cell is wider than twice its length.
+    cell_widths = [[display_width(cell) for cell in row[:-1]] for row in all_rows]
     widths = [max(column) for column in zip(*cell_widths, strict=True)]
-    if fit is not None and widths:
-        room = max(min_last, fit - sum(widths[:-1]) - 2 * (len(widths) - 1))
-        if widths[-1] > room:
-            widths[-1] = room
-            for i, row_widths in enumerate(cell_widths):
-                if row_widths[-1] > room:
-                    last = cut(all_rows[i][-1], room)
-                    all_rows[i] = [*all_rows[i][:-1], last]
-                    row_widths[-1] = display_width(last)
+    if fit is not None:
+        room = max(min_last, fit - sum(widths) - 2 * len(widths))
+        for i, row in enumerate(all_rows):
+            if 2 * len(row[-1]) > room and display_width(row[-1]) > room:
+                all_rows[i] = [*row[:-1], cut(row[-1], room)]
     lines = []
     for row, row_widths in zip(all_rows, cell_widths, strict=True):
         cells = [
-            cell + " " * (widths[i] - w)
-            for i, (cell, w) in enumerate(zip(row, row_widths, strict=True))
+            cell + " " * (width - w)
+            for cell, w, width in zip(row[:-1], row_widths, widths, strict=True)
         ]
+        cells.append(row[-1])
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
