@@ -29,7 +29,8 @@ QUESTION_SCAN = 256 << 10  # bytes of the audit log's tail searched for a sessio
 
 
 class Titles:
-    """Goal titles for listings: a goal's title never changes, so each is read once."""
+    """Goal titles for session details (listings have theirs from the summary index): a goal's
+    title never changes, so each is read once."""
 
     def __init__(self) -> None:
         self._titles: dict[UUID, str | None] = {}
