@@ -92,6 +92,8 @@ def _title_cell(title: str | None) -> str:
     title is anyone's text: the goal file may hold escape sequences)."""
     if not title:
         return "-"
+    if title.isprintable() and "  " not in title and title[0] != " " and title[-1] != " ":
+        return title  # the common case, cheaply: one line already, nothing to escape
     return visible(" ".join(title.split())) or "-"
 
 
