@@ -137,7 +137,6 @@ class KeyPrompter:
                     answer = None
                     break
                 if key == CTRL_C:
-                    self.out.write("\n")
                     raise KeyboardInterrupt
                 if key.isprintable() and not key.isspace():
                     answer = key.lower()

@@ -85,7 +85,7 @@ class SessionSummary:
     title: str | None = None
 
     @classmethod
-    def of(cls, session: InteractiveSession, title: str | None = None) -> SessionSummary:
+    def of(cls, session: InteractiveSession) -> SessionSummary:
         return cls(
             session.session_id,
             session.goal_id,
@@ -97,7 +97,6 @@ class SessionSummary:
             len(session.messages),
             tuple(session.draft_ids),
             session.agent_exit_code(),
-            title=title,
         )
 
     def is_alive(self) -> bool:
