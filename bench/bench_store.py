@@ -9,6 +9,9 @@
 
     .venv/bin/python bench/bench_store.py            # full run (about two minutes)
     .venv/bin/python bench/bench_store.py --quick    # smaller sizes, for a smoke test
+
+``--before TA`` times another ``ta`` executable (an older build) in the listings too, run by run
+between ours, each on its own copy of the generated project (an index belongs to one build).
 """
 
 from __future__ import annotations
@@ -262,19 +265,27 @@ def bench_list_all(
     cmd = [ta, "session", "list", "--all", "--project", str(project)]
     baseline = [sys.executable, str(common.BENCH_DIR / "read_everything.py"),
                 str(project / gen.SESSIONS_SUBDIR)]  # fmt: skip
+    old = _before_commands(workdir / "list-all-before", project, cmd, args.before)
     log("  list --all: cold run (builds the index)")
     cold = run_wall_ns(cmd, env=env)
+    old_cold = run_wall_ns(old[0], env=env) if old else None
     warm: list[int] = []
     base: list[int] = []
+    old_warm: list[int] = []
     for run in range(args.warm_runs):
         log(f"  list --all: warm run {run + 1}/{args.warm_runs} (+ read-everything baseline)")
         warm.append(run_wall_ns(cmd, env=env))
         base.append(run_wall_ns(baseline, env=env))
+        if old:
+            old_warm.append(run_wall_ns(old[0], env=env))
     json_cmd = [*cmd, "--json"]
     warm_json: list[int] = []
+    old_json: list[int] = []
     for run in range(args.warm_runs):
         log(f"  list --all --json: warm run {run + 1}/{args.warm_runs}")
         warm_json.append(run_wall_ns(json_cmd, env=env))
+        if old:
+            old_json.append(run_wall_ns([*old[0], "--json"], env=env))
     listed = json.loads(subprocess.run(json_cmd, capture_output=True, check=True, env=env).stdout)
     if len(listed) != args.sessions:  # untimed: the JSON really holds every session
         raise SystemExit(f"ta session list --all --json gave {len(listed)} sessions")
@@ -311,7 +322,30 @@ def bench_list_all(
         Check(b, f"read-everything baseline (Python), {n}", fmt_ns(base_med)),
         Check(b, "  read-everything / ta warm", fmt_ratio(ratio(base_med, warm_med))),
     ]  # fmt: skip
+    if old and old_cold is not None:
+        results["before"] = {"command": old[0], "cold_ns": old_cold, "warm_ns": old_warm,
+                             "warm_json_ns": old_json}  # fmt: skip
+        checks += _before_checks(b, "list --all, cold", [cold], [old_cold])
+        checks += _before_checks(b, "list --all, warm", warm, old_warm)
+        checks += _before_checks(b, "list --all --json, warm", warm_json, old_json)
     return results, checks
+
+
+def _before_commands(
+    copy: Path, project: Path, cmd: list[str], before: str | None
+) -> list[list[str]]:
+    """``cmd`` for the ``--before`` build, on its own copy of ``project``; [] without one."""
+    if before is None:
+        return []
+    shutil.copytree(project, copy, symlinks=True)
+    return [[before, *cmd[1:-1], str(copy)]]
+
+
+def _before_checks(b: str, what: str, ours: list[int], old: list[int]) -> list[Check]:
+    return [
+        Check(b, f"  {what}: --before build (median of {len(old)})", fmt_ns(median(old))),
+        Check(b, f"  {what}: ours / --before", fmt_ratio(ratio(median(ours), median(old)))),
+    ]
 
 
 # -- 3. ta session list, 100 sessions --------------------------------------------------------
@@ -325,17 +359,23 @@ def bench_list_small(
     check_reference_format(paths[:10])
     cmd = [ta, "session", "list", "--project", str(project)]
     floor_cmd = [sys.executable, "-c", "pass"]
+    old = _before_commands(workdir / "list-small-before", project, cmd, args.before)
     log("  list: first run (builds the index)")
     first = run_wall_ns(cmd, env=env)
+    if old:
+        run_wall_ns(old[0], env=env)
     as_is = common.bytecode_disabled()  # also measure the environment's own setting
     times: list[int] = []
     no_pyc: list[int] = []
     floor: list[int] = []
+    old_times: list[int] = []
     for _ in range(args.small_runs):
         times.append(run_wall_ns(cmd, env=env))
         if as_is:
             no_pyc.append(run_wall_ns(cmd))
         floor.append(run_wall_ns(floor_cmd, env=env))
+        if old:
+            old_times.append(run_wall_ns(old[0], env=env))
     med, floor_med = median(times), median(floor)
     results = {
         "sessions": args.small_sessions,
@@ -361,6 +401,9 @@ def bench_list_small(
     if no_pyc:
         label = "  same, PYTHONDONTWRITEBYTECODE=1 as set here (recompiles each run)"
         checks.append(Check(b, label, fmt_ns(median(no_pyc))))
+    if old:
+        results["before"] = {"command": old[0], "runs_ns": old_times}
+        checks += _before_checks(b, f"list, {args.small_sessions} sessions", times, old_times)
     return results, checks
 
 
@@ -399,6 +442,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--small-runs", type=int, help="small list runs (15; quick 5)")
     parser.add_argument("--ta", help="the ta executable (default: beside this Python)")
     parser.add_argument(
+        "--before",
+        metavar="TA",
+        help="also time this ta executable (another build) in the listings, run by run",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         help="where to create the test projects (default: a temporary folder)",
@@ -434,8 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if {"list-all", "list-small"} & set(args.only):  # compile ta's modules once, untimed
             (workdir / "empty").mkdir()
-            subprocess.run([ta, "session", "list", "--project", str(workdir / "empty")],
-                           env=env, stdout=subprocess.DEVNULL, check=True)  # fmt: skip
+            for executable in (ta, args.before) if args.before else (ta,):
+                subprocess.run([executable, "session", "list", "--project", str(workdir / "empty")],
+                               env=env, stdout=subprocess.DEVNULL, check=True)  # fmt: skip
         if "append" in args.only:
             results["append"], found = bench_append(workdir, args)
             checks += found

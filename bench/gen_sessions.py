@@ -7,6 +7,9 @@ trailing newline, empty lists omitted, timestamps in UTC with ``Z`` and nine fra
 digit, so nine digits is also the fewest exact form). Output is deterministic for a given seed.
 
     .venv/bin/python bench/gen_sessions.py /tmp/proj --sessions 10000 --messages 20
+
+Each session also gets its goal file (`.ta/goals/<goal_id>.json`, our format, with a title)
+unless `--no-goals`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 SESSIONS_SUBDIR = Path(".ta") / "interactive_sessions"
+GOALS_SUBDIR = Path(".ta") / "goals"
 
 # 2026-02-24T00:00:00Z: a fixed start, so runs are reproducible.
 BASE_NS = int(datetime(2026, 2, 24, tzinfo=UTC).timestamp()) * 1_000_000_000
@@ -106,6 +110,33 @@ def make_session(
     return doc
 
 
+_TITLES = (
+    "Fix the flaky login test",
+    "Refactor the payment module into smaller services and add the missing integration tests",
+    "Übersetze die Fehlermeldungen ins Deutsche",
+    "ログイン画面のバグを直す",
+    "Tidy up",
+)
+
+
+def make_goal(rng: random.Random, session: dict[str, Any]) -> dict[str, Any]:
+    """The goal record ``ta run`` writes before its session (our format, docs/formats.md)."""
+    goal_id = session["goal_id"]
+    return {
+        "goal_id": goal_id,
+        "title": f"{rng.choice(_TITLES)} #{rng.randrange(1000)}",
+        "objective": "",
+        "agent_id": session["agent_id"],
+        "state": "running" if session["state"] in ("active", "paused") else session["state"],
+        "source_dir": "/home/me/project",
+        "workspace_path": f"/home/me/project/.ta/staging/{goal_id}",
+        "created_at": session["created_at"],
+        "updated_at": session["created_at"],
+        "agent_command": [],
+        "baseline": {"manifest": f".ta/baselines/{goal_id}.json", "entries": 120},
+    }
+
+
 def session_bytes(doc: dict[str, Any]) -> bytes:
     """The reference's exact bytes: pretty JSON, raw UTF-8, no trailing newline."""
     return json.dumps(doc, indent=2, ensure_ascii=False).encode("utf-8")
@@ -118,14 +149,27 @@ def write_session(sessions_dir: Path, doc: dict[str, Any]) -> Path:
     return path
 
 
-def generate(project: Path, n_sessions: int, n_messages: int, *, seed: int = 0) -> list[Path]:
-    """Write ``n_sessions`` sessions of ``n_messages`` each into ``project/.ta/...``."""
+def generate(
+    project: Path, n_sessions: int, n_messages: int, *, seed: int = 0, goals: bool = True
+) -> list[Path]:
+    """Write ``n_sessions`` sessions of ``n_messages`` each into ``project/.ta/...``, and with
+    ``goals`` each session's goal file (its title is a listing column); the session files'
+    paths."""
     sessions_dir = Path(project) / SESSIONS_SUBDIR
     sessions_dir.mkdir(parents=True, exist_ok=True)
+    goals_dir = Path(project) / GOALS_SUBDIR
+    if goals:
+        goals_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    return [
-        write_session(sessions_dir, make_session(rng, i, n_messages)) for i in range(n_sessions)
-    ]
+    paths = []
+    for i in range(n_sessions):
+        doc = make_session(rng, i, n_messages)
+        if goals:  # a generator of its own: the sessions are the same with or without goals
+            goal = make_goal(random.Random(doc["goal_id"]), doc)
+            text = json.dumps(goal, indent=2, ensure_ascii=False)
+            (goals_dir / f"{doc['goal_id']}.json").write_text(text, encoding="utf-8")
+        paths.append(write_session(sessions_dir, doc))
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,9 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=100, help="number of sessions (100)")
     parser.add_argument("--messages", type=int, default=20, help="messages per session (20)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument("--no-goals", action="store_true", help="no goal files")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    paths = generate(args.project, args.sessions, args.messages, seed=args.seed)
+    paths = generate(
+        args.project, args.sessions, args.messages, seed=args.seed, goals=not args.no_goals
+    )
     took = time.perf_counter() - start
     print(f"wrote {len(paths)} sessions × {args.messages} messages to "
           f"{args.project / SESSIONS_SUBDIR} in {took:.2f} s")  # fmt: skip

@@ -819,3 +819,17 @@ def test_the_reference_variants_are_all_there() -> None:
     reference_inputs = {"message", "approve", "reject", "abort"}
     assert reference_events <= set(SessionEvent._variants)
     assert reference_inputs <= set(HumanInput._variants)
+
+
+def test_visible_escapes_nothing_printable_but_a_names_backslash() -> None:
+    """``visible`` returns printable text at once (``str.isprintable``): that is only right if
+    every character it escapes is unprintable, which holds for every code point."""
+    from ta_session.model.display import _CONTENT_UNSAFE, _NAME_UNSAFE, visible
+
+    for code in range(0x110000):
+        char = chr(code)
+        if char.isprintable():
+            assert not _CONTENT_UNSAFE.match(char), hex(code)
+            assert not _NAME_UNSAFE.match(char) or char == "\\", hex(code)
+    assert visible("a\\b", name=True) == "a\\\\b" and visible("a\\b") == "a\\b"
+    assert visible("x\u202ey") == "x\\u202ey" and visible("ok ✓ 日本") == "ok ✓ 日本"

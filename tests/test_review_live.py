@@ -57,15 +57,16 @@ def test_inline_review_in_an_attached_terminal_applies_only_what_was_approved(
     assert "EDITS DONE" in screen and "completed (agent exited with code 0)" in screen
     assert "[1/2] modified a.txt" in screen and "+agent a" in screen
     assert "artifact(s) to review" in screen
-    term.type("a")
+    assert "Keys: a approve · r reject" in screen and "One key, no Enter." in screen
+    term.type("a", enter=False)  # one key decides: no Enter
     screen = term.wait_text("[2/2] modified b.txt")
-    assert "+agent b" in screen
+    assert "+agent b" in screen and f"{PROMPT}a\n" in screen  # the key stays shown
     wait_for(lambda: term.screen().count(PROMPT) == 2, what="the prompt for the second file")
-    term.type("r")
+    term.type("r", enter=False)
     term.wait_text("  reason: ")
-    term.type("too risky")
-    term.wait_text("Apply the 1 approved change(s) to the project now? [y/N] ")
-    term.type("y")
+    term.type("too risky")  # a reason is a line, typed with echo and ended by Enter
+    term.wait_text("Apply the 1 approved change(s) to the project now? [y/n] ")
+    term.type("y", enter=False)
     screen = term.wait_text("TA-EXIT=")
     assert "TA-EXIT=0" in screen
     assert f"Applied 1 file(s) to {live.root}: a.txt" in screen

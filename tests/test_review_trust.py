@@ -302,6 +302,18 @@ def test_escape_sequences_in_a_diff_are_shown_escaped_and_coloured_around(live: 
     assert ESC not in shown and "\x07" not in shown
 
 
+class _Skip:
+    """A reviewer who skips every file."""
+
+    single_key = False
+
+    def choose(self, prompt: str, *, fresh: bool = False) -> str | None:
+        return "s"
+
+    def line(self, prompt: str) -> str | None:
+        return ""
+
+
 def test_the_inline_review_shows_names_diffs_and_warnings_escaped(live: Live) -> None:
     from ta_session.channels.review import review_inline
     from ta_session.cli.draft_cmds import render_artifact
@@ -315,7 +327,7 @@ def test_the_inline_review_shows_names_diffs_and_warnings_escaped(live: Live) ->
         def render(artifact: Any, colour: bool = colour) -> str:
             return render_artifact(artifact, colour)
 
-        review_inline(stored, ask=lambda _prompt: "s", say=said.append, render=render,
+        review_inline(stored, prompter=_Skip(), say=said.append, render=render,
                       decide=lambda *_: None, apply=lambda: [])  # fmt: skip
     out = "\n".join(said)
     assert "x\\x1b[2Jy.txt" in out and "+evil \\x1b[1A\\x1b[2K hidden" in out

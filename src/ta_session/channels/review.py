@@ -1,9 +1,9 @@
 """Inline review in the terminal (SPEC §7): after the agent exits, each artifact with its diff,
-``[a]pprove [r]eject [d]iscuss [s]kip``, then an offer to apply what was approved.
+``[a]pprove [r]eject [d]iscuss [s]kip [q]uit``, then an offer to apply what was approved.
 
-The loop reads answers line by line from ``ask`` and writes through ``say``, so it works in any
-terminal (and is easy to drive from a test); what each answer does is up to ``decide`` and
-``apply``.
+The loop asks through a ``Prompter`` (``channels.keys``: one key without Enter in a terminal,
+one answer per line from a script) and writes through ``say``, so it works in any terminal and
+is easy to drive from a test; what each answer does is up to ``decide`` and ``apply``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ta_session.channels.keys import Prompter
 from ta_session.model.display import visible
 from ta_session.model.draft import Artifact, Disposition, Draft
 
-Ask = Callable[[str], str | None]  # prompt → the line typed, or None at end of input
 Say = Callable[[str], None]
+
+CHOICES = "[a]pprove [r]eject [d]iscuss [s]kip [q]uit? "
+KEYS = "Keys: a approve · r reject (asks a reason) · d discuss (asks a comment) · s skip · q quit"
+ONE_KEY = "One key, no Enter. Each decision is saved at once; q stops and keeps them."
 
 
 @dataclass
@@ -28,7 +32,7 @@ class ReviewOutcome:
 def review_inline(
     draft: Draft,
     *,
-    ask: Ask,
+    prompter: Prompter,
     say: Say,
     render: Callable[[Artifact], str],
     decide: Callable[[Artifact, Disposition, str | None], None],
@@ -44,23 +48,26 @@ def review_inline(
     )
     for warning in draft.warnings:
         say("WARNING: " + visible(warning.message))
+    if pending:
+        say(KEYS)
+        if prompter.single_key:
+            say(ONE_KEY)
     for number, artifact in enumerate(pending, start=1):
         say(f"\n[{number}/{len(pending)}] " + render(artifact))
         while True:
-            answer = ask("[a]pprove [r]eject [d]iscuss [s]kip [q]uit? ")
-            if answer is None:
+            choice = prompter.choose(CHOICES)
+            if choice is None:
                 outcome.quit = True
                 return outcome
-            choice = answer.strip().lower()[:1]
             if choice == "a":
                 decide(artifact, Disposition.APPROVED, None)
                 outcome.decided[artifact.resource_uri] = Disposition.APPROVED
             elif choice == "r":
-                reason = ask("  reason: ") or ""
+                reason = prompter.line("  reason: ") or ""
                 decide(artifact, Disposition.REJECTED, reason.strip() or None)
                 outcome.decided[artifact.resource_uri] = Disposition.REJECTED
             elif choice == "d":
-                comment = (ask("  comment: ") or "").strip()
+                comment = (prompter.line("  comment: ") or "").strip()
                 if not comment:
                     say("  a discussion needs a comment")
                     continue
@@ -79,8 +86,12 @@ def review_inline(
     if not approved:
         say("\nNothing approved: nothing to apply.")
         return outcome
-    answer = ask(f"\nApply the {len(approved)} approved change(s) to the project now? [y/N] ")
-    if answer is not None and answer.strip().lower().startswith("y"):
+    # Only a key pressed after this question is shown answers it (``fresh``), and Enter is no
+    # answer at all: a key typed ahead, or the Enter of a habitual "a⏎", must not decide
+    # whether the project is written. Anything but y leaves it alone.
+    say("")
+    question = f"Apply the {len(approved)} approved change(s) to the project now? [y/n] "
+    if prompter.choose(question, fresh=True) == "y":
         outcome.applied = apply()
     else:
         say(f"Not applied. Apply later with 'ta draft apply {draft.short_id}'.")

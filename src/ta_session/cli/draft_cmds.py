@@ -167,17 +167,15 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def inline_review(service: DraftService, draft_id: UUID) -> None:
-    """Review a draft in this terminal right after the agent exits, then offer to apply."""
+    """Review a draft in this terminal right after the agent exits, then offer to apply.
+
+    In a terminal each choice is one key, without Enter; from a script (stdin not a terminal),
+    one answer per line."""
+    from ta_session.channels.keys import prompter
     from ta_session.channels.review import review_inline
 
     draft = service.load(draft_id)
     colour = use_colour()
-
-    def ask(prompt: str) -> str | None:
-        try:
-            return input(prompt)
-        except EOFError:
-            return None
 
     def record(artifact: Any, disposition: Disposition, text: str | None) -> None:
         service.decide(draft_id, disposition, [artifact.resource_uri], text)
@@ -193,7 +191,8 @@ def inline_review(service: DraftService, draft_id: UUID) -> None:
         return paths
 
     try:
-        review_inline(draft, ask=ask, say=print, render=lambda a: render_artifact(a, colour),
-                      decide=record, apply=apply)  # fmt: skip
+        review_inline(draft, prompter=prompter(), say=print,
+                      render=lambda a: render_artifact(a, colour), decide=record,
+                      apply=apply)  # fmt: skip
     except KeyboardInterrupt:
         print(f"\nReview interrupted. Continue with 'ta draft view {draft.short_id}'.")

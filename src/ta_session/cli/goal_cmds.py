@@ -7,6 +7,7 @@ import sys
 
 from ta_session.cli.context import open_project, report_bad_files, resolve_goal
 from ta_session.cli.output import one_line, print_json, table
+from ta_session.model.display import visible
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -20,9 +21,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("No goals found.")
         return 0
     rows = [
-        [str(g.goal_id), one_line(g.title, 48), g.agent_id, g.state.value, g.created_at.isoformat()]
+        [str(g.goal_id), one_line(visible(g.title), 48), visible(g.agent_id), g.state.value,
+         g.created_at.isoformat()]
         for g in goals
-    ]
+    ]  # fmt: skip
     print(table(["GOAL", "TITLE", "AGENT", "STATE", "CREATED"], rows))
     print(f"{len(goals)} goal(s).")
     return 0
@@ -37,9 +39,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     sessions = [s for s in project.sessions.summaries() if s.goal_id == goal.goal_id]
     lines = [
         f"Goal:       {goal.goal_id}",
-        f"Title:      {goal.title}",
-        f"Objective:  {goal.objective or '-'}",
-        f"Agent:      {goal.agent_id}",
+        # A goal's texts are anyone's: shown, never acted on by the terminal.
+        f"Title:      {visible(goal.title)}",
+        f"Objective:  {visible(goal.objective) or '-'}",
+        f"Agent:      {visible(goal.agent_id)}",
         f"State:      {goal.state.value}",
         f"Source:     {goal.source_dir or '-'}",
         f"Workspace:  {goal.workspace_path or '-'}",

@@ -100,7 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = _subcommands(groups, "session", help="interactive sessions", common=common)
     p = s.add_parser("list", help="list sessions (alive ones unless --all)", parents=[common])
     p.add_argument("--all", action="store_true", help="include completed and aborted sessions")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="whole ids and titles (default: 8-character ids, titles cut to fit)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON (always whole ids)")
     p = s.add_parser("show", help="show one session and its message log", parents=[common])
     p.add_argument("session", metavar="ID", help="session id or unique prefix")
     p.add_argument("--json", action="store_true", help="print JSON")

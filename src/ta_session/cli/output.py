@@ -68,11 +68,17 @@ def display_width(text: str) -> int:
 
 def one_line(text: str, limit: int) -> str:
     """``text`` on one line, cut to ``limit`` columns with an ellipsis."""
-    flat = " ".join(text.split())
-    if display_width(flat) <= limit:
-        return flat
+    return cut(" ".join(text.split()), limit)
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` columns, its last one an ellipsis when anything was left out."""
+    if display_width(text) <= limit:
+        return text
+    if text.isascii():
+        return text[: limit - 1] + "…"
     out, width = [], 0
-    for ch in flat:
+    for ch in text:
         w = display_width(ch)
         if width + w > limit - 1:
             break
@@ -81,17 +87,50 @@ def one_line(text: str, limit: int) -> str:
     return "".join(out) + "…"
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to line up (by display width, so wide characters do not shift them)."""
-    all_rows = [headers, *rows]
-    cell_widths = [[display_width(cell) for cell in row] for row in all_rows]
+def output_width(stream: Any = None) -> int | None:
+    """The columns output to ``stream`` should fit: ``COLUMNS`` when set, else the terminal's
+    width; None (no limit) when neither says, as for output to a pipe or a file."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    stream = stream or sys.stdout
+    try:
+        if stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns or None
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    fit: int | None = None,
+    min_last: int = 12,
+) -> str:
+    """Columns padded to line up (by display width, so wide characters do not shift them).
+
+    With ``fit``, cells of the last column are cut (``…``) so that lines stay within ``fit``
+    columns, though the last column keeps at least ``min_last`` (the others are never cut).
+    """
+    all_rows: list[Sequence[str]] = [headers, *rows]
+    # The last column is never padded (lines are right-stripped), so its cells are measured
+    # only when they might not fit: no cell is wider than twice its length.
+    cell_widths = [[display_width(cell) for cell in row[:-1]] for row in all_rows]
     widths = [max(column) for column in zip(*cell_widths, strict=True)]
+    if fit is not None:
+        room = max(min_last, fit - sum(widths) - 2 * len(widths))
+        for i, row in enumerate(all_rows):
+            if 2 * len(row[-1]) > room and display_width(row[-1]) > room:
+                all_rows[i] = [*row[:-1], cut(row[-1], room)]
     lines = []
     for row, row_widths in zip(all_rows, cell_widths, strict=True):
         cells = [
-            cell + " " * (widths[i] - w)
-            for i, (cell, w) in enumerate(zip(row, row_widths, strict=True))
+            cell + " " * (width - w)
+            for cell, w, width in zip(row[:-1], row_widths, widths, strict=True)
         ]
+        cells.append(row[-1])
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 

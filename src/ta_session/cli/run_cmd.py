@@ -20,16 +20,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     if command and args.agent:
         raise UsageError("give either --agent NAME or -- COMMAND, not both")
     service = session_service(args)
-    session = start_session(
-        service.project,
-        title=title,
-        channel_id=service.channel_id,
-        objective=args.objective or "",
-        agent_id=args.agent,
-        command=command,
-        no_staging=args.no_staging,
-        sandbox=args.sandbox,
-    )
+    from ta_session.channels.progress import terminal_progress
+
+    with terminal_progress(sys.stderr) as progress:  # a long staging copy shows how it goes
+        session = start_session(
+            service.project,
+            title=title,
+            channel_id=service.channel_id,
+            objective=args.objective or "",
+            agent_id=args.agent,
+            command=command,
+            no_staging=args.no_staging,
+            sandbox=args.sandbox,
+            progress=progress,
+        )
     from ta_session.channels.terminal import terminal_size
 
     interactive = sys.stdin.isatty() and sys.stdout.isatty()

@@ -14,6 +14,7 @@ from uuid import UUID
 from ta_session.cli.context import report_bad_files, session_service
 from ta_session.cli.output import (
     CommandError,
+    output_width,
     print_json,
     print_json_rows,
     style,
@@ -21,6 +22,7 @@ from ta_session.cli.output import (
     use_colour,
 )
 from ta_session.model import SessionMessage, TaError, Timestamp, format_elapsed
+from ta_session.model.display import visible
 from ta_session.service.lifecycle import Outcome, SessionService
 from ta_session.service.views import elapsed_seconds
 
@@ -54,21 +56,25 @@ def cmd_list(args: argparse.Namespace) -> int:
             print("No active interactive sessions. Use --all to see completed sessions.")
         return 0
     now = Timestamp.now()
+    id_chars = 36 if args.full else 8
     cells = []
     for row in rows:
         s, host = row.summary, row.host
         cells.append(
             [
-                str(s.session_id),
-                str(s.goal_id)[:8],
+                str(s.session_id)[:id_chars],
+                str(s.goal_id)[:id_chars],
                 s.agent_id,
                 _state_cell(s.state.value, s.exit_code),
                 host.status.value if host.status != "none" else "-",
                 row.activity.value if row.activity else "-",
                 format_elapsed(elapsed_seconds(s, now)),
+                _title_cell(row.title),
             ]
         )
-    text = table(["SESSION", "GOAL", "AGENT", "STATE", "HOST", "ACTIVITY", "ELAPSED"], cells)
+    headers = ["SESSION", "GOAL", "AGENT", "STATE", "HOST", "ACTIVITY", "ELAPSED", "TITLE"]
+    # The title is cut to the terminal's width (never with --full, nor into a pipe).
+    text = table(headers, cells, fit=None if args.full else output_width())
     if use_colour():  # colour after alignment, so escape codes do not upset the widths
         lines = text.split("\n")
         for i, row in enumerate(rows, start=1):
@@ -80,6 +86,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(text)
     print(f"{len(rows)} session(s).")
     return 0
+
+
+def _title_cell(title: str | None) -> str:
+    """The goal's title on one line, with whatever a terminal would act on made visible (a
+    title is anyone's text: the goal file may hold escape sequences)."""
+    if not title:
+        return "-"
+    if title.isprintable() and "  " not in title and title[0] != " " and title[-1] != " ":
+        return title  # the common case, cheaply: one line already, nothing to escape
+    return visible(" ".join(title.split())) or "-"
 
 
 def _state_cell(state: str, exit_code: int | None) -> str:
@@ -102,7 +118,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     pid = f", pid {host.pid}" if host.pid else ""
     lines = [
         f"Session:  {session.session_id}",
-        f"Goal:     {session.goal_id}" + (f" — {goal_title}" if goal_title else ""),
+        f"Goal:     {session.goal_id}" + (f" — {_title_cell(goal_title)}" if goal_title else ""),
         f"Channel:  {session.channel_id}",
         f"Agent:    {session.agent_id}",
         f"State:    {session.state.value}",
@@ -118,8 +134,6 @@ def cmd_show(args: argparse.Namespace) -> int:
         lines += [f"  {draft_id}  {drafts.status(draft_id)}" for draft_id in session.draft_ids]
     else:
         lines.append("Drafts:   none")
-    from ta_session.model.display import visible
-
     if questions:  # the agent's ask_human questions, waiting for an answer
         lines.append("Questions:")
         for q in questions:

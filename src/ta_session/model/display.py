@@ -60,7 +60,11 @@ def visible(text: str, *, name: bool = False) -> str:
     ``name=True`` for file names and link targets: tab, newline and backslash are escaped too,
     so the result is one line that names exactly one path.
     """
+    # The common case, nothing to do, cheaply: everything escaped is unprintable to Python
+    # (categories Cc, Cf, Cs, Zl, Zp), but for a name's backslash.
+    if text.isprintable() and not (name and "\\" in text):
+        return text
     pattern = _NAME_UNSAFE if name else _CONTENT_UNSAFE
-    if pattern.search(text) is None:  # the common case: nothing to do, no copy
+    if pattern.search(text) is None:  # tab and newline in content
         return text
     return pattern.sub(_escape, text)

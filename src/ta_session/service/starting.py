@@ -14,6 +14,7 @@ from ta_session.store import Project
 
 if TYPE_CHECKING:
     from ta_session.model.agent import AgentConfig
+    from ta_session.workspace.progress import Progress
 
 DEFAULT_AGENT = "claude-code"
 
@@ -105,10 +106,12 @@ def start_session(
     no_staging: bool = False,
     sandbox: bool | None = None,
     sandbox_fallback: bool = False,
+    progress: Progress | None = None,
 ) -> InteractiveSession:
     """Create and record the goal, its staging workspace and the session (no host yet).
 
     Everything is checked before anything is written: a refusal leaves no trace in the project.
+    ``progress`` is told how the staging copy goes (``workspace.progress``): a terminal shows it.
     """
     from ta_session.workspace.staging import StagingError, create_staging, scan_baseline
 
@@ -139,7 +142,7 @@ def start_session(
     else:
         staging = project.layout.staging_dir / str(goal.goal_id)
         try:
-            manifest = create_staging(root, staging)
+            manifest = create_staging(root, staging, progress)
         except StagingError as exc:
             raise ServiceError(str(exc)) from None
         goal.workspace_path = str(staging)

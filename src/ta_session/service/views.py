@@ -33,6 +33,13 @@ class SessionRow:
     host: HostStatus
 
     @property
+    def title(self) -> str | None:
+        """The goal's title, as the summary index keeps it (None for a row made from a full
+        session record: ``Project.goal_title`` reads it)."""
+        s = self.summary
+        return s.title if isinstance(s, SessionSummary) else None
+
+    @property
     def activity(self) -> HostActivity | None:
         return self.host.activity if self.host.status is HostState.LIVE else None
 

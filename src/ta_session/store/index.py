@@ -35,8 +35,9 @@ from ta_session.store.layout import private_dirs
 # pairs, exact and sortable for every year the reference can hold (64-bit nanoseconds end in
 # 1677 and 2262). Caches of another version are rebuilt.
 # 4: the agent's exit code. 5: the listing JSON of each session's own fields, encoded once
-# when its file is indexed.
-_SCHEMA_VERSION = 5
+# when its file is indexed. 6: the title of the session's goal (read from the goal's file when
+# the session's file is indexed).
+_SCHEMA_VERSION = 6
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     name TEXT PRIMARY KEY,
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     draft_ids TEXT,
     exit_code INTEGER,
     json_head TEXT,
+    title TEXT,
     error TEXT
 )
 """
@@ -78,6 +80,9 @@ class SessionSummary:
     # ``head_json`` as the index keeps it, so that a JSON listing of 10,000 sessions does not
     # re-encode what did not change.
     json_head: str | None = field(default=None, compare=False, repr=False)
+    # The goal's title as its file had it when this session's file was indexed (None: no goal
+    # file, or one without a title). Raw text from a file: ``visible`` before printing it.
+    title: str | None = None
 
     @classmethod
     def of(cls, session: InteractiveSession) -> SessionSummary:
@@ -131,11 +136,13 @@ class BadFile:
 
 
 Parser = Callable[[Path], InteractiveSession]
+# A goal's title, None if it has none or no file; never raises (``goals.title_reader``).
+TitleOf = Callable[[UUID], str | None]
 _NS_PER_SECOND = 1_000_000_000
 
 
-_INSERT = "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-_NO_FIELDS = (None,) * 13
+_INSERT = "INSERT OR REPLACE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_NO_FIELDS = (None,) * 14
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 # What binding one row's values can raise: that row's problem, not the index's.
 _ROW_ERRORS = (
@@ -186,17 +193,26 @@ class SessionIndex:
             self._db.close()
             self._db = None
 
-    def refresh(self, folder: Path, parse: Parser) -> tuple[list[SessionSummary], list[BadFile]]:
-        """Bring the index in line with ``folder`` and return every summary and bad file."""
+    def refresh(
+        self, folder: Path, parse: Parser, title_of: TitleOf | None = None
+    ) -> tuple[list[SessionSummary], list[BadFile]]:
+        """Bring the index in line with ``folder`` and return every summary and bad file.
+
+        ``title_of`` gives the goal title kept with a session when its file is (re)indexed. A
+        goal's title never changes (nothing rewrites it) and its file is written before its
+        first session's, so the title is read once per change of the session's file, never
+        per listing.
+        """
         on_disk, problems, unnamed = _scan(folder)
+        title_of = title_of or _no_title
         try:
-            summaries, bad = self._refresh(folder, on_disk, problems, parse)
+            summaries, bad = self._refresh(folder, on_disk, problems, parse, title_of)
         except sqlite3.Error:
             # The index file itself failed (locked past the timeout, a full disk, damaged under
             # us). The transaction was rolled back; it is only a cache, so list from memory.
             self.close()
             self._db = _memory_db()
-            summaries, bad = self._refresh(folder, on_disk, problems, parse)
+            summaries, bad = self._refresh(folder, on_disk, problems, parse, title_of)
         if unnamed:
             bad = sorted([*bad, *unnamed], key=lambda b: b.path.name)
         return summaries, bad
@@ -207,6 +223,7 @@ class SessionIndex:
         on_disk: dict[str, Identity],
         problems: dict[str, str],
         parse: Parser,
+        title_of: TitleOf,
         *,
         retry: bool = True,
     ) -> tuple[list[SessionSummary], list[BadFile]]:
@@ -220,7 +237,7 @@ class SessionIndex:
         for name, ident in on_disk.items():
             if known.get(name) == ident:
                 continue
-            row = _row(folder / name, ident, parse, problems.get(name))
+            row = _row(folder / name, ident, parse, problems.get(name), title_of)
             if row is None:  # deleted since the scan
                 gone.append(name)
             else:
@@ -235,7 +252,7 @@ class SessionIndex:
             # A row this code did not write (the file edited by hand, or by a build with the
             # same schema number): forget every row and parse the folder afresh.
             db.execute("DELETE FROM sessions")
-            return self._refresh(folder, on_disk, problems, parse, retry=False)
+            return self._refresh(folder, on_disk, problems, parse, title_of, retry=False)
 
     @staticmethod
     def _write(db: sqlite3.Connection, gone: list[str], rows: list[tuple[object, ...]]) -> None:
@@ -320,8 +337,12 @@ def _stat_problem(path: Path, exc: OSError) -> str:
     return f"cannot read: {exc.strerror or exc}"
 
 
+def _no_title(goal_id: UUID) -> str | None:
+    return None
+
+
 def _row(
-    path: Path, ident: Identity, parse: Parser, problem: str | None
+    path: Path, ident: Identity, parse: Parser, problem: str | None, title_of: TitleOf
 ) -> tuple[object, ...] | None:
     """The index row of one file, an error row if it is not a usable session, or None if the
     file is gone."""
@@ -344,7 +365,7 @@ def _row(
         path.name, *ident,
         str(s.session_id), str(s.goal_id), s.channel_id, s.agent_id, s.state.value,
         created_s, created_frac, updated_s, updated_frac, len(s.messages), drafts,
-        s.agent_exit_code(), head, None,
+        s.agent_exit_code(), head, title_of(s.goal_id), None,
     )  # fmt: skip
 
 
@@ -353,7 +374,7 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
     bad: list[BadFile] = []
     rows = db.execute(
         "SELECT name, session_id, goal_id, channel_id, agent_id, state, created_s, created_frac,"
-        " updated_s, updated_frac, message_count, draft_ids, exit_code, json_head, error"
+        " updated_s, updated_frac, message_count, draft_ids, exit_code, json_head, title, error"
         " FROM sessions"
         " ORDER BY updated_s DESC, updated_frac DESC, name"
     )
@@ -362,7 +383,8 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
     from_split = Timestamp.from_split  # only inside a leap second
     for (
         name, sid, gid, channel, agent, state,
-        created_s, created_frac, updated_s, updated_frac, count, drafts, code, head, error,
+        created_s, created_frac, updated_s, updated_frac, count, drafts, code, head, title,
+        error,
     ) in rows:  # fmt: skip
         if error is not None:
             bad.append(BadFile(folder / name, error))
@@ -391,6 +413,7 @@ def _read_all(db: sqlite3.Connection, folder: Path) -> tuple[list[SessionSummary
                 tuple(UUID(d) for d in json.loads(drafts)) if drafts != "[]" else (),
                 code,
                 head,
+                title,
             )
         )
     bad.sort(key=lambda b: b.path.name)

@@ -66,10 +66,8 @@ class Project:
         return self.hosts.status(session_id, alive)
 
     def goal_title(self, goal_id: UUID) -> str | None:
-        try:
-            return self.goals.load(goal_id).title
-        except StoreError:
-            return None
+        """The goal's title as listings have it (``goals.read_title``); raw text."""
+        return self.goals.title(goal_id)
 
     def draft_brief(self, draft_id: UUID) -> dict[str, Any]:
         """``{"draft_id", "status"}``; status ``missing`` when the draft file is not there."""

@@ -43,6 +43,7 @@ from ta_session.model import (
 from ta_session.store.atomic import atomic_write
 from ta_session.store.audit import AuditLog
 from ta_session.store.errors import NotFoundError, StoreError, bad_file
+from ta_session.store.goals import title_reader
 from ta_session.store.index import BadFile, SessionIndex, SessionSummary
 from ta_session.store.layout import private_dirs
 from ta_session.store.locks import exclusive_lock
@@ -211,7 +212,9 @@ class InteractiveSessionStore:
             self.bad_files = []
             return []
         self._recover_pending()
-        summaries, self.bad_files = self.index.refresh(self.sessions_dir, self._parse)
+        summaries, self.bad_files = self.index.refresh(
+            self.sessions_dir, self._parse, title_reader(self.sessions_dir.parent / "goals")
+        )
         return summaries
 
     def resolve(self, prefix: str) -> UUID:

@@ -34,7 +34,7 @@ from uuid import UUID
 from ta_session.model import Timestamp
 from ta_session.service.lifecycle import SessionService
 from ta_session.service.views import elapsed_seconds
-from ta_session.store import Project
+from ta_session.store import Project, SessionSummary
 
 MAX_AGE = 0.5  # seconds a build is served without being rebuilt (events.INTERVAL)
 RACY = 0.05  # seconds: a folder changed more recently than this may change again unseen
@@ -108,8 +108,11 @@ class Listing:
         for row in service.rows(include_finished=True):
             summary = row.summary
             text = row.to_json_text(drafts)[:-1]
-            title = _ENCODE(self._title(project, summary.goal_id))
-            text = f'{text}, "title": {title}, "elapsed_seconds": '
+            # The summary index keeps each goal's title (the CLI's listing shows the same).
+            title = row.title
+            if title is None and not isinstance(summary, SessionSummary):
+                title = self._title(project, summary.goal_id)
+            text = f'{text}, "title": {_ENCODE(title)}, "elapsed_seconds": '
             alive = summary.is_alive()
             if not alive:
                 text = f"{text}{elapsed_seconds(summary, now)}}}"

@@ -21,7 +21,7 @@ from ta_session.service.drafts import DraftService
 from ta_session.service.errors import InvalidRequest, valid_text
 from ta_session.service.lifecycle import Outcome, SessionService
 from ta_session.service.views import SessionRow, elapsed_seconds
-from ta_session.store import Project
+from ta_session.store import Project, SessionSummary
 from ta_session.web.api import Endpoint, Field
 from ta_session.web.listing import Listing
 
@@ -29,7 +29,8 @@ QUESTION_SCAN = 256 << 10  # bytes of the audit log's tail searched for a sessio
 
 
 class Titles:
-    """Goal titles for listings: a goal's title never changes, so each is read once."""
+    """Goal titles for session details (listings have theirs from the summary index): a goal's
+    title never changes, so each is read once."""
 
     def __init__(self) -> None:
         self._titles: dict[UUID, str | None] = {}
@@ -72,7 +73,10 @@ def row_json(
     caller: Caller, service: SessionService, row: SessionRow, drafts: Any
 ) -> dict[str, Any]:
     data = row.to_json(drafts)
-    data["title"] = caller.titles.get(caller.project, row.summary.goal_id)
+    title = row.title
+    if title is None and not isinstance(row.summary, SessionSummary):
+        title = caller.titles.get(caller.project, row.summary.goal_id)
+    data["title"] = title
     data["elapsed_seconds"] = elapsed_seconds(row.summary, Timestamp.now())
     return data
 

@@ -34,18 +34,21 @@ import os
 import shutil
 import stat
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ta_session.model.errors import TaError
 from ta_session.workspace.ignore import IgnoreRules, walk
 from ta_session.workspace.manifest import Entry, Manifest, OutsideLink, target_state
+from ta_session.workspace.progress import Meter, Progress
 
 _FICLONE = 0x40049409  # ioctl: clone a file's extents (btrfs, xfs, …): copy-on-write
 _CHUNK = 1 << 20
 _ZEROS = bytes(_CHUNK)
 _BATCH = 256  # files per task when copying on several threads
 _COPY_THREADS = 2
+Tick = Callable[[int], None] | None  # told the bytes of each chunk read (progress), if given
 
 
 class StagingError(TaError):
@@ -65,18 +68,20 @@ def digest_file(path: Path | str) -> str:
         os.close(fd)
 
 
-def digest_fd(fd: int) -> str:
+def digest_fd(fd: int, tick: Tick = None) -> str:
     st = os.fstat(fd)
     hasher = hashlib.sha256()
     if _is_sparse(st):
         for start, end, data in _segments(fd, st.st_size):
             if data:
-                _read_range(fd, start, end, hasher, None)
+                _read_range(fd, start, end, hasher, None, tick)
             else:
-                _hash_zeros(hasher, end - start)
+                _hash_zeros(hasher, end - start, tick)
     else:
         while chunk := os.read(fd, _CHUNK):
             hasher.update(chunk)
+            if tick:
+                tick(len(chunk))
     return "sha256:" + hasher.hexdigest()
 
 
@@ -116,15 +121,19 @@ def _segments(fd: int, size: int) -> list[tuple[int, int, bool]]:
     return out
 
 
-def _hash_zeros(hasher: Any, count: int) -> None:
+def _hash_zeros(hasher: Any, count: int, tick: Tick = None) -> None:
     view = memoryview(_ZEROS)
     while count > 0:
         step = min(count, _CHUNK)
         hasher.update(view[:step])
         count -= step
+        if tick:
+            tick(step)
 
 
-def _read_range(fd: int, start: int, end: int, hasher: Any, out: int | None) -> None:
+def _read_range(
+    fd: int, start: int, end: int, hasher: Any, out: int | None, tick: Tick = None
+) -> None:
     """Hash (and write to ``out`` at the same offsets) bytes [start, end) of ``fd``.
 
     All-zero chunks are not written, so they stay (or become) holes. A file that shrank while
@@ -134,9 +143,11 @@ def _read_range(fd: int, start: int, end: int, hasher: Any, out: int | None) -> 
     while pos < end:
         chunk = os.pread(fd, min(_CHUNK, end - pos), pos)
         if not chunk:
-            _hash_zeros(hasher, end - pos)
+            _hash_zeros(hasher, end - pos, tick)
             return
         hasher.update(chunk)
+        if tick:
+            tick(len(chunk))
         if out is not None and not _all_zero(chunk):
             view = memoryview(chunk)
             offset = pos
@@ -152,20 +163,22 @@ def _all_zero(chunk: bytes) -> bool:
     return chunk.count(0) == len(chunk)
 
 
-def copy_fd(fin: int, fout: int) -> str:
+def copy_fd(fin: int, fout: int, tick: Tick = None) -> str:
     """Copy an open file's content to an empty one, keeping holes; return the digest."""
     st = os.fstat(fin)
     hasher = hashlib.sha256()
     for start, end, data in _segments(fin, st.st_size):
         if data:
-            _read_range(fin, start, end, hasher, fout)
+            _read_range(fin, start, end, hasher, fout, tick)
         else:
-            _hash_zeros(hasher, end - start)
+            _hash_zeros(hasher, end - start, tick)
     os.ftruncate(fout, st.st_size)  # the size, with any hole at the end
     return "sha256:" + hasher.hexdigest()
 
 
-def _copy_file(src: str, dst: str, mode: int, st: os.stat_result, clone: list[bool]) -> str:
+def _copy_file(
+    src: str, dst: str, mode: int, st: os.stat_result, clone: list[bool], tick: Tick = None
+) -> str:
     """Copy one file's content, mode and times; return its digest.
 
     ``clone[0]`` remembers whether cloning works. Plain file descriptors, no buffered file
@@ -179,11 +192,11 @@ def _copy_file(src: str, dst: str, mode: int, st: os.stat_result, clone: list[bo
             if clone[0]:
                 try:
                     fcntl.ioctl(fout, _FICLONE, fin)
-                    digest = digest_fd(fin)
+                    digest = digest_fd(fin, tick)
                 except OSError:
                     clone[0] = False  # not supported here: plain copies from now on
             if digest is None and _is_sparse(st):
-                digest = copy_fd(fin, fout)
+                digest = copy_fd(fin, fout, tick)
             if digest is None:
                 hasher = hashlib.sha256()
                 while chunk := os.read(fin, _CHUNK):
@@ -191,6 +204,8 @@ def _copy_file(src: str, dst: str, mode: int, st: os.stat_result, clone: list[bo
                     view = memoryview(chunk)
                     while view:
                         view = view[os.write(fout, view) :]
+                    if tick:
+                        tick(len(chunk))
                 digest = "sha256:" + hasher.hexdigest()
             os.fchmod(fout, mode)
             os.utime(fout, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -229,11 +244,12 @@ def _staged_link(
     return lexical, True
 
 
-def create_staging(source: Path, destination: Path) -> Manifest:
+def create_staging(source: Path, destination: Path, progress: Progress | None = None) -> Manifest:
     """Copy ``source`` to ``destination`` and return the baseline manifest.
 
     ``manifest.outside_links`` lists the links that lead outside the project (kept as links);
-    the session service logs them when the session starts.
+    the session service logs them when the session starts. ``progress``, if given, is told how
+    far the copy has got (``workspace.progress``); it may be called from the copying threads.
     """
     if destination.exists():
         raise StagingError(f"staging folder {destination} already exists")
@@ -246,12 +262,15 @@ def create_staging(source: Path, destination: Path) -> Manifest:
     outside: dict[str, OutsideLink] = {}
     rules: IgnoreRules = {}
     clone = [True]
+    meter = Meter(progress) if progress is not None else None
     root = os.path.abspath(source)
     real_root = os.path.realpath(source)
     dest_root = os.path.abspath(destination)
     try:
         private_dirs(destination.parent)
         os.mkdir(destination, 0o700)  # the agent's own folder, under the private .ta/
+        if meter:
+            meter.start()
         for rel, entry in walk(source, record=rules):
             target = os.path.join(destination, rel)
             st = entry.stat(follow_symlinks=False)
@@ -275,10 +294,14 @@ def create_staging(source: Path, destination: Path) -> Manifest:
                 )
             elif stat.S_ISREG(st.st_mode):
                 files.append((rel, entry.path, target, mode, st))
+                if meter:
+                    meter.found(st.st_size)
             else:
                 continue  # sockets, FIFOs and devices are not project content: not staged
             order.append(rel)
-        entries.update(_copy_files(files, clone))
+        if meter:
+            meter.walked()
+        entries.update(_copy_files(files, clone, meter))
         for rel in order:  # folders last: their modes may forbid writing
             if entries[rel].kind == "dir":
                 os.chmod(os.path.join(destination, rel), entries[rel].mode)
@@ -291,22 +314,29 @@ def create_staging(source: Path, destination: Path) -> Manifest:
     manifest.ignore = rules
     manifest.links = links
     manifest.outside = outside
+    if meter:
+        meter.finish()
     return manifest
 
 
 def _copy_files(
-    files: list[tuple[str, str, str, int, os.stat_result]], clone: list[bool]
+    files: list[tuple[str, str, str, int, os.stat_result]],
+    clone: list[bool],
+    meter: Meter | None = None,
 ) -> dict[str, Entry]:
     """Copy the files in batches on two threads: the system calls of one overlap the other's
     Python work (both release the GIL in ``read``, ``write`` and hashing)."""
+    tick = meter.copied if meter else None
 
     def copy_batch(
         batch: list[tuple[str, str, str, int, os.stat_result]],
     ) -> list[tuple[str, Entry]]:
         out = []
         for rel, src, dst, mode, st in batch:
-            digest = _copy_file(src, dst, mode, st, clone)
+            digest = _copy_file(src, dst, mode, st, clone, tick)
             out.append((rel, Entry("file", st.st_size, st.st_mtime_ns, mode, digest)))
+            if meter:
+                meter.copied(0, 1)
         return out
 
     batches = [files[i : i + _BATCH] for i in range(0, len(files), _BATCH)]
