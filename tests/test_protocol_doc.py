@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from live_helpers import Live, agent, live_fixture  # noqa: F401  (the `live` fixture)
-from ta_session.host import agent_channel, controller, hub, server
+from ta_session.host import agent_channel, controller, hub, server, window
 from ta_session.host.controller import REQUEST_TYPES, accepted_inputs
 from ta_session.host.wire import encode_json
 from ta_session.model import HumanInput, SessionEvent
@@ -57,7 +57,7 @@ def test_every_session_event_is_documented() -> None:
 
 def test_every_protocol_message_sent_is_documented() -> None:
     sent = set()
-    for module in (server, hub, controller, agent_channel):
+    for module in (server, hub, controller, agent_channel, window):
         sent |= set(re.findall(r'"type": "(\w+)"', Path(module.__file__ or "").read_text()))
     sent |= set(re.findall(r'"type": "(\w+)"', CLIENT.read_text()))
     assert table_tags("Protocol messages") == sent

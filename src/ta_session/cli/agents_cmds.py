@@ -87,6 +87,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"Submit key:       {_key_text(config.submit_key)}",
         f"Detach key:       {_detach_text(config.detach_key)}",
         f"Idle after:       {config.idle_after:g}s",
+        f"Window size:      {config.window_size} (with terminals of different sizes attached)",
         f"Prompt patterns:  {'-' if not config.prompt_patterns else ''}".rstrip(),
         *(f"  {pattern}" for pattern in config.prompt_patterns),
         f"MCP:              {_mcp_text(config)}",

@@ -169,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sandbox", action=argparse.BooleanOptionalAction, default=None,
                      help="confine the agent (default: the agent config's, on)")  # fmt: skip
     run.add_argument("--detach-key", metavar="KEY", help="detach key (default ctrl-\\)")
+    run.add_argument("--size", choices=["smallest", "latest"], default=None,
+                     help="the agent's window with terminals of different sizes attached: "
+                          "the smallest one's (default: the agent config's, smallest) or the "
+                          "latest one's")  # fmt: skip
 
     demo = groups.add_parser("demo", help="run the whole flow with a demonstration agent",
                              parents=[common])  # fmt: skip

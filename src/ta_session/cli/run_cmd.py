@@ -8,6 +8,7 @@ import sys
 
 from ta_session.cli.context import session_service
 from ta_session.cli.output import UsageError
+from ta_session.model.host import WindowSize
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -33,6 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             no_staging=args.no_staging,
             sandbox=args.sandbox,
             progress=progress,
+            window_size=WindowSize(args.size) if args.size else None,
         )
     from ta_session.channels.terminal import terminal_size
 

@@ -99,6 +99,7 @@ def build_plan(
         missing_hint=missing,
         agent_argv=agent_argv,
         sandbox=confinement,
+        window_size=goal.window_size or config.window_size,
     )
 
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from ta_session.model.config import CaptureMode
+from ta_session.model.host import WindowSize
 
 
 @dataclass
@@ -30,6 +31,8 @@ class LaunchPlan:
     # The agent's own command, when ``argv`` runs it inside a sandbox (bwrap … -- command).
     agent_argv: list[str] | None = None
     sandbox: str | None = None  # how it is confined, for the log
+    # The agent's window with terminals of different sizes attached (host/window.py).
+    window_size: WindowSize = WindowSize.SMALLEST
 
     @property
     def command(self) -> list[str]:
@@ -38,3 +41,4 @@ class LaunchPlan:
 
     def __post_init__(self) -> None:
         self.mode = CaptureMode(self.mode)  # "pty" given as a plain string
+        self.window_size = WindowSize(self.window_size)

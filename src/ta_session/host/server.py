@@ -35,13 +35,13 @@ from ta_session.host.runfiles import HostLock, remove_run_files
 from ta_session.host.screen import ScreenModel
 from ta_session.host.signals import wake_on_signals
 from ta_session.host.typed import TypedLines
+from ta_session.host.window import Window
 from ta_session.host.wire import (
     PROTOCOL_VERSION,
     Frame,
     FrameKind,
     ProtocolError,
     control_frame,
-    valid_size,
 )
 from ta_session.model import InteractiveSession, OutputStream, SessionChannelError, StatusUpdate
 from ta_session.model.config import CaptureMode
@@ -73,6 +73,7 @@ class SessionHost:
         self.session_id = session.session_id
         self.plan = plan
         self.cols, self.rows = cols, rows
+        self.window = Window(plan.window_size, cols, rows)  # what the terminals make it
         self.title = title
         self._ready = ready
         self.lock = lock
@@ -203,18 +204,19 @@ class SessionHost:
             # way: otherwise the first echo after a pause waits for the disk (bench_host.py).
             self.records.host(activity=change.activity.value)
 
-    def _resize(self, cols: int, rows: int, nudge: bool = False) -> None:
-        same = (cols, rows) == (self.cols, self.rows)
+    def _resize(self, nudge: bool = False) -> None:  # to the size the terminals make it
+        same = self.window.size == (self.cols, self.rows)
         # The same size: only a full-screen program is nudged to repaint. readline leaves raw
         # mode while it handles SIGWINCH, and the pty would echo keys typed at that moment.
         if self.io is None or (same and not (nudge and self.screen.alternate)):
             return
         if not same and self.recorder is not None:
-            self.recorder.resize(cols, rows)
+            self.recorder.resize(*self.window.size)
         if not same:
-            self.screen.resize(cols, rows)
-        self.cols, self.rows = cols, rows
-        self.io.resize(cols, rows, nudge=same)  # the same size: nudge full-screen programs
+            self.screen.resize(*self.window.size)
+            self.hub.broadcast(control_frame(self.window.message()))
+        self.cols, self.rows = self.window.size
+        self.io.resize(self.cols, self.rows, nudge=same)  # the same size: nudge a full screen
 
     # -- AgentControl (for the controller) --------------------------------------------------
 
@@ -252,6 +254,7 @@ class SessionHost:
             "agent_pid": self.io.agent.pid if self.io else None,
             "allow_human_input": self.plan.allow_human_input,
             "clients": self.hub.channels(),
+            "window": self.window.describe(),
         }
 
     def screen_snapshot(self, render: bool = False) -> dict[str, Any]:
@@ -268,6 +271,7 @@ class SessionHost:
     # -- HubHandler (for the hub) -----------------------------------------------------------
 
     def client_ready(self, client: Client, size: tuple[int, int] | None) -> None:
+        self.window.attached(client, size if client.role is ClientRole.ATTACH else None)
         self.hub.queue(client, control_frame({"type": "welcome", **self.describe()}))
         if client.role is not ClientRole.ATTACH:
             return
@@ -276,7 +280,7 @@ class SessionHost:
         if self.relay is not None:
             self.relay.redraw(client)
         if size is not None:  # the resize nudge makes full-screen programs repaint
-            self._resize(*size, nudge=True)
+            self._resize(nudge=True)
 
     def client_frame(self, client: Client, frame: Frame) -> None:
         if frame.kind is FrameKind.CONTROL:
@@ -287,16 +291,18 @@ class SessionHost:
                 raise ProtocolError("only attached terminals send keystrokes")
             self._typed(client, frame.payload)
         elif frame.kind is FrameKind.RESIZE:
-            cols, rows = frame.size()
-            if not valid_size(cols, rows):
-                raise ProtocolError(f"window size {cols}x{rows} is out of range (1..9999)")
-            self._resize(cols, rows)
+            if client.role is not ClientRole.ATTACH:
+                raise ProtocolError("only attached terminals send window sizes")
+            self.window.report(client, *frame.size())  # out of range: ProtocolError
+            self._resize()
         else:
             raise ProtocolError(f"clients do not send {frame.kind.name} frames")
 
     def client_gone(self, client: Client) -> None:
         if client.role is ClientRole.ATTACH:
             self.records.audit("channel_detached", client.channel_id, {})
+            if self.window.leave(client) and self.exit_code is None:  # e.g. the smallest left
+                self._resize()
 
     def resync_frames(self, client: Client) -> list[bytes]:
         return self.relay.resync_frames(client) if self.relay is not None else []

@@ -5,9 +5,10 @@ and parses the YAML files; the session host turns a config into a process.
 
 YAML fields are the reference's (``name``, ``description``, ``command``, ``args_template``,
 ``env``, ``pre_launch``, ``interactive``) plus ours (``submit_key``, ``prompt_patterns``,
-``idle_after``, ``detach_key``, ``install_hint``). Keys we do not know (the reference's
-``injects_context_file``, ``injects_settings``, ``alignment``, …) are kept in ``extra`` so that
-``to_dict`` writes them back, and are otherwise ignored.
+``idle_after``, ``detach_key``, ``install_hint``, ``sandbox``, ``mcp_args``, ``window_size``).
+Keys we do not know (the reference's ``injects_context_file``, ``injects_settings``,
+``alignment``, …) are kept in ``extra`` so that ``to_dict`` writes them back, and are otherwise
+ignored.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from ta_session.model.config import InteractiveConfig
 from ta_session.model.errors import RecordFormatError
+from ta_session.model.host import WindowSize
 from ta_session.model.sandbox import SandboxSettings
 
 BUILTIN_SOURCE = "built-in"
@@ -57,6 +59,7 @@ _FIELDS = (
     "install_hint",
     "sandbox",
     "mcp_args",
+    "window_size",
 )
 
 
@@ -89,6 +92,8 @@ class AgentConfig:
     # after its command; {mcp_config}, {mcp_command}, {mcp_args}, {mcp_env} are filled in at
     # launch (host/mcp_wiring.py). Empty: the agent is not wired.
     mcp_args: list[str] = field(default_factory=list)
+    # The agent's window with terminals of different sizes attached; `ta run --size` wins.
+    window_size: WindowSize = WindowSize.SMALLEST
     # Where the config came from: a file path, or "built-in". Not part of the YAML.
     source: str = field(default=BUILTIN_SOURCE, compare=False)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -165,6 +170,7 @@ class AgentConfig:
             install_hint=_optional_str(data, "install_hint"),
             sandbox=_sandbox(data.get("sandbox")),
             mcp_args=_str_list(data, "mcp_args"),
+            window_size=_window_size(data.get("window_size")),
             source=source,
             extra={k: v for k, v in data.items() if k not in _FIELDS},
         )
@@ -193,6 +199,7 @@ class AgentConfig:
             "install_hint": self.install_hint,
             "sandbox": self.sandbox.to_value(),
             "mcp_args": list(self.mcp_args),
+            "window_size": self.window_size.value,
         }
         for key, value in self.extra.items():
             out.setdefault(key, value)
@@ -395,6 +402,16 @@ def _idle_after(value: Any) -> float:
     if not math.isfinite(seconds) or seconds <= 0:
         raise RecordFormatError(f"'idle_after' must be more than 0 seconds, got {value!r}")
     return seconds
+
+
+def _window_size(value: Any) -> WindowSize:
+    if value is None:
+        return WindowSize.SMALLEST
+    try:
+        return WindowSize(value)
+    except ValueError:
+        choices = " or ".join(repr(size.value) for size in WindowSize)
+        raise RecordFormatError(f"'window_size' must be {choices}, got {value!r}") from None
 
 
 def _compile_patterns(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from ta_session.model.errors import RecordFormatError, loads_json
+from ta_session.model.host import WindowSize
 from ta_session.model.ids import new_uuid, parse_uuid
 from ta_session.model.timestamps import Timestamp
 
@@ -45,6 +46,8 @@ class Goal:
     # How the agent is confined: {"enabled": true, "tool": "bubblewrap", "writable": [...]}
     # or {"enabled": false, "reason": "..."}; decided once, when the session starts.
     sandbox: dict[str, Any] = field(default_factory=dict)
+    # `ta run --size`: the agent's window policy for every launch (None: the agent config's).
+    window_size: WindowSize | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -90,6 +93,8 @@ class Goal:
         }
         if self.sandbox:
             out["sandbox"] = self.sandbox
+        if self.window_size is not None:
+            out["window_size"] = self.window_size.value
         out.update(self.extra)
         return out
 
@@ -108,6 +113,8 @@ class Goal:
             created_at = Timestamp.parse(data["created_at"])
             updated_at = Timestamp.parse(data["updated_at"])
             state = GoalState(data["state"])
+            size = data.get("window_size")
+            window_size = None if size is None else WindowSize(size)
         except ValueError as exc:
             raise RecordFormatError(str(exc)) from None
         known = {
@@ -123,6 +130,7 @@ class Goal:
             "baseline",
             "agent_command",
             "sandbox",
+            "window_size",
         }
         return cls(
             goal_id=goal_id,
@@ -137,6 +145,7 @@ class Goal:
             baseline=data.get("baseline") or {},
             agent_command=[str(a) for a in data.get("agent_command") or []],
             sandbox=data["sandbox"] if isinstance(data.get("sandbox"), dict) else {},
+            window_size=window_size,
             extra={k: v for k, v in data.items() if k not in known},
         )
 

@@ -28,3 +28,11 @@ class ClientRole(StrEnum):
     ATTACH = "attach"
     CONTROL = "control"
     AGENT = "agent"  # the agent's own socket only (``host/agent_channel.py``)
+
+
+class WindowSize(StrEnum):
+    """Which size the agent's window takes when terminals of different sizes are attached
+    (``ta run --size``, the agent config's ``window_size``): as tmux's ``window-size``."""
+
+    SMALLEST = "smallest"  # the smallest width and the smallest height among them
+    LATEST = "latest"  # the size the most recent terminal reported (attached or resized)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ta_session.model import Goal, InteractiveSession, TaError
+from ta_session.model.host import WindowSize
 from ta_session.model.sandbox import SandboxSettings
 from ta_session.service.errors import InvalidRequest, ServiceError, valid_text
 from ta_session.store import Project
@@ -107,11 +108,13 @@ def start_session(
     sandbox: bool | None = None,
     sandbox_fallback: bool = False,
     progress: Progress | None = None,
+    window_size: WindowSize | None = None,
 ) -> InteractiveSession:
     """Create and record the goal, its staging workspace and the session (no host yet).
 
     Everything is checked before anything is written: a refusal leaves no trace in the project.
     ``progress`` is told how the staging copy goes (``workspace.progress``): a terminal shows it.
+    ``window_size`` (``ta run --size``) is kept in the goal and wins over the agent config's.
     """
     from ta_session.workspace.staging import StagingError, create_staging, scan_baseline
 
@@ -136,6 +139,7 @@ def start_session(
     goal = Goal.new(title, objective=objective, agent_id=agent_id, source_dir=str(root))
     goal.agent_command = command
     goal.sandbox = confinement
+    goal.window_size = window_size
     if no_staging:
         goal.workspace_path = str(root)
         manifest = scan_baseline(root)
