@@ -5,6 +5,7 @@ as it arrives. The detach key (default Ctrl-\\) leaves the session running. The 
 restored on every way out (detach, the agent's exit, an error, or a signal): its tty modes, and
 the modes the agent's output switched in it (``RESTORE``), so that a full-screen agent left
 behind does not leave the shell on the alternate screen, with a hidden cursor or odd keys.
+A terminal larger than the agent's window shows it framed (``frame.py``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import select
 import signal
 import struct
 import termios
+import time
 import tty
 from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any
 
 from ta_session.channels.client import HostClient, HostUnavailable
+from ta_session.channels.frame import WindowFrame
 from ta_session.host.wire import FrameKind
 from ta_session.model import RecordFormatError, SessionEvent
 
@@ -120,14 +123,18 @@ def attach(
     """Run the attach loop until detach, the session's end, or a signal."""
     saved = termios.tcgetattr(stdin_fd)
     status = _StatusLine(stdout_fd)
+    frame = WindowFrame(terminal_size(stdout_fd))
     try:
         with SignalPipe() as signals:
             tty.setraw(stdin_fd, termios.TCSANOW)
-            return _loop(client, signals, detach_key, stdin_fd, stdout_fd, status)
+            _on_window(client.welcome.get("window"), frame, status)
+            return _loop(client, signals, detach_key, stdin_fd, stdout_fd, status, frame)
     finally:
         with contextlib.suppress(OSError):
             status.clear()
-            reset_modes(stdout_fd, alternate=status.alternate)
+            leave = LEAVE_ALTERNATE if status.alternate else b""
+            write_all(stdout_fd, leave + frame.clear())  # the frame goes from the main screen
+            reset_modes(stdout_fd, alternate=False)
         with contextlib.suppress(termios.error, OSError):
             termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
 
@@ -163,19 +170,23 @@ def _loop(
     stdin_fd: int,
     stdout_fd: int,
     status: _StatusLine,
+    frame: WindowFrame,
 ) -> AttachResult:
     watch = [stdin_fd, client.fileno(), signals.read_fd]
     seen: dict[str, str] = {}
     while True:
+        write_all(stdout_fd, frame.tick(time.monotonic()))
         try:
-            ready, _, _ = select.select(watch, [], [])
+            ready, _, _ = select.select(watch, [], [], frame.due(time.monotonic()))
         except InterruptedError:
             continue
         if signals.read_fd in ready:
             for signum in os.read(signals.read_fd, 64):
                 if signum == signal.SIGWINCH:
+                    size = terminal_size(stdout_fd)
+                    write_all(stdout_fd, frame.resized(size, time.monotonic()))
                     with contextlib.suppress(OSError):
-                        client.send_resize(*terminal_size(stdout_fd))
+                        client.send_resize(*size)
                 else:
                     return AttachResult("signal", message=f"received {signal.Signals(signum).name}")
         if stdin_fd in ready:
@@ -195,17 +206,30 @@ def _loop(
                 frames = client.read_frames(0)
             except HostUnavailable:
                 return AttachResult("lost", message="the session host went away")
-            for frame in frames:
-                if frame.kind is FrameKind.OUTPUT:
-                    write_all(stdout_fd, frame.payload)
-                    status.alternate = alternate_after(frame.payload, status.alternate)
-                elif frame.kind is FrameKind.CONTROL:
-                    message = frame.json()
+            for received in frames:
+                if received.kind is FrameKind.OUTPUT:
+                    write_all(stdout_fd, frame.output(received.payload, time.monotonic()))
+                    status.alternate = alternate_after(received.payload, status.alternate)
+                    frame.alternate = status.alternate
+                elif received.kind is FrameKind.CONTROL:
+                    message = received.json()
                     if message.get("event_type") == "draft_ready":
                         seen["draft_id"] = str(message.get("draft_id"))
+                    if message.get("type") == "window":
+                        _on_window(message, frame, status)
                     result = _on_control(message, status)
                     if result is not None:
                         return replace(result, draft_id=seen.get("draft_id"))
+
+
+def _on_window(window: object, frame: WindowFrame, status: _StatusLine) -> None:
+    """The agent's window (from the welcome or a ``window`` message): frame it if this
+    terminal is larger, and say so once."""
+    if isinstance(window, dict):
+        write_all(status.fd, frame.set_window(window))
+        notice = frame.take_notice()
+        if notice is not None:
+            status.show(notice)
 
 
 def _on_control(message: dict[str, Any], status: _StatusLine) -> AttachResult | None:

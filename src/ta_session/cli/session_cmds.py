@@ -242,6 +242,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"Host:      {host.status.value}" + (f" (pid {host.pid})" if host.pid else ""))
     print(f"Activity:  {status.activity or '-'}")
     print(f"Channels:  {channels}")
+    if status.window:
+        window = status.window
+        print(f"Window:    {window.get('cols')}×{window.get('rows')} ({window.get('policy')} of "
+              f"{window.get('terminals')} terminal(s) attached)")  # fmt: skip
     print(f"Messages:  {status.messages}")
     print(f"Elapsed:   {status.elapsed}")
     return 0

@@ -81,6 +81,7 @@ class SessionReader:
         activity = host.activity.value if host.live and host.activity else None
         channels: list[dict[str, str]] = []
         questions: list[dict[str, Any]] = []
+        window = None
         if host.live:
             reply = self.link.ask(sid, {"type": "status"})
             if reply is not None:
@@ -89,6 +90,8 @@ class SessionReader:
                 found = reply.get("questions")
                 if isinstance(found, list):
                     questions = [q for q in found if isinstance(q, dict)]
+                if isinstance(reply.get("window"), dict):
+                    window = reply["window"]
         return SessionStatus(
             session_id=sid,
             state=session.state.value,
@@ -98,6 +101,7 @@ class SessionReader:
             messages=len(session.messages),
             elapsed=format_elapsed(elapsed_seconds(session, Timestamp.now())),
             questions=questions,
+            window=window,
         )
 
     def questions(self, sid: UUID) -> list[dict[str, Any]]:

@@ -123,6 +123,7 @@ class SessionStatus:
     messages: int
     elapsed: str
     questions: list[dict[str, Any]] = field(default_factory=list)  # pending ask_human ones
+    window: dict[str, Any] | None = None  # the agent's window (cols, rows, policy, terminals)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,4 +135,5 @@ class SessionStatus:
             "messages": self.messages,
             "elapsed": self.elapsed,
             "questions": self.questions,
+            "window": self.window,
         }
