@@ -411,6 +411,30 @@ def test_terminal_websocket_relays_output_keys_and_refuses_bad_messages(
         assert message["type"] == "error" and "no session" in message["message"].lower()
 
 
+def test_viewers_count_like_terminals_for_the_agents_window(web: Web, live: Live) -> None:
+    """A page's size counts as an attached terminal's does (the smallest wins by default); the
+    shared output connection (web:viewers) gives no size and does not count."""
+    import re
+
+    def last_size() -> str:
+        sizes = re.findall(r"SIZE (\d+x\d+)", live.output(sid))
+        return sizes[-1] if sizes else ""
+
+    sid = web.start(*agent("ttyprobe.py"))
+    live.wait_output(sid, "TTYPROBE ready")
+    live.connect(sid, role="attach", channel_id="test:term", size=(90, 25))
+    wait_for(lambda: last_size() == "90x25", what="the agent at 90x25")
+    with terminal(web, sid) as viewer:  # 100x30: larger, the window stays
+        welcome = json.loads(viewer.recv(timeout=20))
+        assert welcome["window"] == {"cols": 90, "rows": 25, "policy": "smallest",
+                                     "terminals": 2}  # fmt: skip
+        viewer.send(json.dumps({"type": "resize", "cols": 70, "rows": 20}))
+        _, controls = read_until(viewer, b"SIZE 70x20")
+        assert {"type": "window", "cols": 70, "rows": 20, "policy": "smallest",
+                "terminals": 2} in controls  # fmt: skip
+    wait_for(lambda: last_size() == "90x25", what="the window back at the terminal's size")
+
+
 def test_viewers_share_one_host_connection_and_a_late_viewer_sees_the_screen(
     web: Web, live: Live
 ) -> None:

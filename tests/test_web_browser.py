@@ -136,6 +136,26 @@ def test_keys_typed_in_the_page_reach_the_agent(page: Any, live: Live) -> None:
     assert "KEY 78" in terminal_text(page)
 
 
+def test_the_page_shows_the_agents_window_when_a_smaller_terminal_is_attached(
+    page: Any, live: Live
+) -> None:
+    sid = live.start(*agent("ttyprobe.py"))
+    open_session(page, sid)
+    wait_terminal(page, "TTYPROBE ready")
+    room = page.evaluate("window.ta.term.cols")
+    assert room > 60
+    small = live.connect(sid, role="attach", channel_id="test:small", size=(60, 15))
+    wait_for(lambda: page.evaluate("[window.ta.term.cols, window.ta.term.rows]") == [60, 15],
+             what="the page's terminal at the agent's window")  # fmt: skip
+    page.wait_for_selector("[data-testid=term-window]:has-text('agent window 60×15 "
+                           "(the smallest terminal attached)')")  # fmt: skip
+    wait_terminal(page, "SIZE 60x15")
+    small.close()
+    wait_for(lambda: page.evaluate("window.ta.term.cols") == room,
+             what="the page's terminal back at its own size")  # fmt: skip
+    page.wait_for_selector("[data-testid=term-window]:text-is('')", state="attached")
+
+
 def test_a_question_is_answered_from_the_page(page: Any, live: Live) -> None:
     live.write_agent(
         "asker", agent_yaml("asker", "prompter.py", idle_after=0.3, prompt_patterns=[r"\[y/n\]"])

@@ -140,7 +140,7 @@ $("new-form").addEventListener("submit", async (event) => {
 // ------------------------------------------------------------------------------ one session
 
 const view = { sid: null, term: null, fit: null, socket: null, timer: null, detail: null,
-               allowInput: true, drafts: new Map() };
+               allowInput: true, drafts: new Map(), window: null };
 window.ta = view; // for tests and debugging: view.term is the xterm.js Terminal
 
 function setText(id, text, cls) {
@@ -275,18 +275,49 @@ function sendKeys(bytes) {
   }
 }
 
+// The size the page has room for. The terminal itself takes the agent's window once the host
+// says what it is (the smallest terminal attached, or the latest: docs/protocol.md).
+function roomFor() {
+  const dims = view.fit.proposeDimensions();
+  return dims && dims.cols > 0 && dims.rows > 0 ? dims : { cols: view.term.cols, rows: view.term.rows };
+}
+
 function fitAndTell() {
   if (!view.term) return;
-  view.fit.fit();
+  if (!view.window) view.fit.fit();
+  const { cols, rows } = roomFor();
+  showWindow();
   if (view.socket && view.socket.readyState === WebSocket.OPEN) {
-    view.socket.send(JSON.stringify({ type: "resize", cols: view.term.cols, rows: view.term.rows }));
+    view.socket.send(JSON.stringify({ type: "resize", cols, rows }));
   }
+}
+
+function applyWindow(w) {
+  if (!view.term || !w || !(w.cols > 0 && w.rows > 0)) return;
+  view.window = w;
+  if (view.term.cols !== w.cols || view.term.rows !== w.rows) view.term.resize(w.cols, w.rows);
+  showWindow();
+}
+
+function showWindow() {
+  const w = view.window;
+  if (!w || !view.term) { $("term-window").textContent = ""; return; }
+  const room = roomFor();
+  const why = w.policy === "latest" ? "the latest terminal size" : "the smallest terminal attached";
+  const other = w.policy === "latest" ? "smallest" : "latest";
+  let text = "";
+  if (room.cols < w.cols || room.rows < w.rows) {
+    text = `agent window ${w.cols}×${w.rows} (${why}) is larger than this page: part of it is cut off`;
+  } else if (room.cols > w.cols || room.rows > w.rows) {
+    text = `agent window ${w.cols}×${w.rows} (${why}) — ta run --size ${other} to change`;
+  }
+  $("term-window").textContent = text;
 }
 
 function connectTerminal() {
   makeTerminal();
   const sid = view.sid;
-  const { cols, rows } = view.term;
+  const { cols, rows } = roomFor();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(
     `${scheme}://${location.host}/api/sessions/${sid}/terminal?cols=${cols}&rows=${rows}`);
@@ -304,8 +335,12 @@ function connectTerminal() {
     switch (message.type) {
       case "welcome":
         view.allowInput = message.allow_human_input !== false;
+        applyWindow(message.window);
         $("term-status").textContent = view.allowInput
           ? "live: click the terminal to type into the agent" : "live (this agent takes no typing)";
+        break;
+      case "window":
+        applyWindow(message);
         break;
       case "resync":
         $("term-status").textContent = `output skipped (this page fell behind by ${message.dropped_bytes} bytes)`;
@@ -334,6 +369,9 @@ function leaveSession() {
   clearInterval(view.timer);
   view.sid = null;
   view.detail = null;
+  view.window = null;
+  $("term-window").textContent = "";
+  if (view.term) view.fit.fit();
 }
 
 function openSession(sid) {
