@@ -127,8 +127,8 @@ class Clock:
 
 
 def test_a_flood_is_not_emulated_and_its_modes_survive_the_cut() -> None:
-    """1.7 MB fed as fast as possible: the emulator gets at most a tenth of the time (and a
-    0.1 s credit), so most of it is never emulated, whatever this machine's speed."""
+    """1.7 MB fed as fast as possible: the emulator gets at most a small share of the time (and
+    a short credit), so most of it is never emulated, whatever this machine's speed."""
     scrolled: list[str] = []
     model = ScreenModel(40, 5, backlog_limit=4096, on_scroll=scrolled.append)
     model.feed(b"\x1b[?2004h")

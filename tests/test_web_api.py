@@ -4,7 +4,9 @@ Host and Origin checks, and the OpenAPI document."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import stat
 import subprocess
 import sys
@@ -497,8 +499,6 @@ def test_events_websocket_pushes_the_list_when_it_changes(web: Web, live: Live) 
 
 
 def ticks_after(data: bytes, start: int = 0) -> list[int]:
-    import re
-
     return [int(n) for n in re.findall(rb"tick (\d+)", data[start:])]
 
 
@@ -519,26 +519,38 @@ def test_a_joining_or_lagging_viewer_is_drawn_by_the_host_with_nothing_missing_o
             seen = receive(late, lambda out: len(ticks_after(out)) >= 50)
         assert seen.startswith(b"\x1bc")  # the drawing, after a terminal reset
         assert b"HEADER of the screen" in seen and b"SPREAD DONE" in seen
-        numbers = ticks_after(seen)
-        assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+        assert_continues(seen)
 
         # The first viewer has read nothing since: a flood puts it far behind.
         live.ok("session", "send", sid, "flood")
         live.wait_output(sid, "FLOOD DONE", timeout=120)
         resynced: list[dict[str, Any]] = []
         after = b""
-        while b"\x1bc" not in after or len(ticks_after(after, after.index(b"\x1bc"))) < 50:
+        while b"\x1bc" not in after or len(ticks_after(after, after.rindex(b"\x1bc"))) < 50:
             message = first.recv(timeout=20)
             if isinstance(message, str):
                 resynced.append(json.loads(message))
             elif any(m.get("type") == "resync" for m in resynced):
                 after += message
     assert any(m["dropped_bytes"] > 0 for m in resynced if m.get("type") == "resync")
-    numbers = ticks_after(after, after.index(b"\x1bc"))
-    assert numbers == sorted(set(numbers))  # nothing twice, nothing from before
-    if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
-        # A gap only where the host said so: this server fell behind the host itself.
-        assert b"[ta: output skipped" in after
+    # From each drawing on (the viewer may lag again in the flood; this server may fall behind
+    # the host, which then draws the screen afresh too), the output continues without a gap.
+    drawings = re.split(rb"\x1bc|\x1b\[0m\x1b\[\?1049[hl]", after[after.index(b"\x1bc") :])
+    for drawn in drawings[1:]:
+        assert_continues(drawn)
+
+
+def assert_continues(drawn: bytes) -> None:
+    """The drawing shows tick N (it may catch the agent mid-write: "tick 29" over "tick 290254",
+    completed by the next output), then the agent's writes follow, N+1, N+2, … (the last one
+    maybe cut short)."""
+    shown = ticks_after(drawn)
+    written = [int(n) for n in re.findall(rb"\x1b\[5;1Htick (\d+)", drawn)][:-1]
+    if not shown or not written:
+        return
+    assert shown[0] <= written[0] <= shown[0] + 2, (shown[0], written[:3])
+    gaps = [(a, b) for a, b in itertools.pairwise(written) if b != a + 1]
+    assert not gaps, gaps
 
 
 def receive(ws: Any, done: Any, limit: float = 15.0) -> bytes:

@@ -1,7 +1,8 @@
 """Test agent: draws ``HEADER`` on the first row once, then overwrites row 5 with ``tick N``
 every 5 ms (nothing scrolls). A line on its input asks for more:
 
-- ``spread``: 100 kB of ticks in 4 kB bursts, each followed by a pause, then ``SPREAD DONE``;
+- ``spread``: 100 kB of ticks in 8 kB bursts, each followed by a pause (the host's screen model
+  catches up when the agent is quiet), then ``SPREAD DONE``;
 - ``flood``: 40 MB of ticks as fast as it can, then ``FLOOD DONE``.
 """
 
@@ -30,9 +31,9 @@ while True:
     if select.select([sys.stdin], [], [], 0.005)[0]:
         ask = sys.stdin.readline().strip()
         if ask == "spread":
-            for _ in range(25):  # about 20 kB/s: output the host's screen model keeps up with
-                burst(4_000)
-                time.sleep(0.2)
+            for _ in range(13):
+                burst(8_000)
+                time.sleep(0.3)
             out.write("\x1b[7;1HSPREAD DONE")
         elif ask == "flood":
             burst(40_000_000)

@@ -12,7 +12,7 @@ agent that floods output. ``feed`` only appends to a backlog; ``sync`` (called w
 needed, or by the host when the agent is quiet) runs the emulator over it. While output flows,
 the backlog is also emulated a small piece (``EMULATION_PIECE``, a few ms) at a time as long as
 the emulator has used less than ``EMULATION_SHARE`` of the time lately: steady output of up to
-~70 kB/s stays right on the screen, and the relay never waits long. Past that (a flood), when
+~35 kB/s stays right on the screen, and the relay never waits long. Past that (a flood), when
 the backlog passes twice ``BACKLOG_LIMIT`` its head is discarded: the screen is reset and only
 the end of the tail is emulated (from its last clear-screen, or two screens' worth of lines).
 What the discarded head switched on or off (alternate screen, cursor keys, bracketed paste,
@@ -40,8 +40,8 @@ from ta_session.host.emulator import (
 )
 
 BACKLOG_LIMIT = 32 << 10  # unemulated output kept: 32-64 KiB, at most ≈0.1 s of emulation
-EMULATION_SHARE = 0.1  # of the time, at most, spent emulating a backlog while the agent writes
-EMULATION_CREDIT = 0.1  # seconds of emulation saved up, at most (a burst after a quiet spell)
+EMULATION_SHARE = 0.05  # of the time, at most, spent emulating a backlog while the agent writes
+EMULATION_CREDIT = 0.05  # seconds of emulation saved up, at most (a burst after a quiet spell)
 EMULATION_PIECE = 4 << 10  # bytes of backlog emulated at once while output flows (~6 ms)
 HISTORY_LINES = 1000  # lines scrolled off the top that are kept (for a re-attach's scrollback)
 REDRAW_HISTORY = 200  # of those, how many a re-attaching terminal gets as scrollback
