@@ -2,9 +2,9 @@
 
 A program asks its terminal things by writing escape sequences, and the terminal answers on the
 program's input as if the answer were typed. Output shown a second time must not carry these
-questions: a late web viewer's emulator would answer into the agent (``web/terminal.py``), and
-``ta session replay`` would have the user's own terminal answer into the player and, once it
-ends, into the user's shell (``channels/player.py``).
+questions: ``ta session replay`` would have the user's own terminal answer into the player and,
+once it ends, into the user's shell (``channels/player.py``). (Live terminals and web viewers
+that join late are drawn by the screen model, which asks nothing: ``host/screen.py``.)
 
 Left out (``QUERIES``): device attributes (``CSI c``, ``CSI > c``, ``CSI = c``), status and
 cursor position reports (``CSI 5n``, ``CSI 6n``, ``CSI ? 6n``), XTVERSION (``CSI > 0 q``), mode

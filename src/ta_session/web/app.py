@@ -25,10 +25,11 @@ from ta_session.web import assets
 from ta_session.web.api import BadRequest, Endpoint, parse_body, parse_query, status_for
 from ta_session.web.auth import Access, ASGIApp, Guard, client_id_of
 from ta_session.web.events import ListWatcher
+from ta_session.web.feed import FEED_CHANNEL, Feeds
 from ta_session.web.listing import Listing
 from ta_session.web.openapi import document
 from ta_session.web.routes import ENDPOINTS, Caller, RawJSON, Titles
-from ta_session.web.terminal import FEED_CHANNEL, Feeds, Viewer
+from ta_session.web.terminal import Viewer
 
 log = logging.getLogger("ta_session.web")
 
