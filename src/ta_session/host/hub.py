@@ -26,22 +26,18 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
 from ta_session.host.frames import FrameQueue
+from ta_session.host.hello import OutputMode, parse_hello
 from ta_session.host.typed import TypedLines
 from ta_session.host.wire import (
-    PROTOCOL_VERSION,
     Frame,
-    FrameKind,
     FrameReader,
     ProtocolError,
     encode_json,
-    invalid_text,
     unix_address,
-    valid_size,
 )
 from ta_session.model.host import ClientRole
 
@@ -49,18 +45,9 @@ MAX_CLIENTS = 64
 HELLO_TIMEOUT = 5.0  # seconds a new connection has to say hello
 CLIENT_BUFFER_LIMIT = 8 << 20  # bytes queued for one client before it is resynchronised
 ACCEPT_PAUSE = 0.5  # seconds without accepting after running out of descriptors
-MAX_CHANNEL_ID = 200  # characters
 READ_CHUNK = 1 << 16
 # accept() failures that say "no resources now", not "this connection is bad".
 _ACCEPT_EXHAUSTED = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
-
-
-class OutputMode(StrEnum):
-    """How a client gets the agent's output (``hello.output``)."""
-
-    RAW = "raw"  # OUTPUT frames: terminal bytes
-    EVENTS = "events"  # agent_output events (CONTROL frames): for clients that are not terminals
-    NONE = "none"
 
 
 @dataclass(eq=False)
@@ -229,43 +216,10 @@ class Hub:
             self.reject(client, f"internal error in the session host: {type(exc).__name__}")
 
     def _hello(self, client: Client, frame: Frame) -> None:
-        if frame.kind is not FrameKind.CONTROL:
-            raise ProtocolError("the first frame must be a hello message")
-        message = frame.json()
-        if message.get("type") != "hello":
-            raise ProtocolError("the first frame must be a hello message")
-        bad = invalid_text(message)
-        if bad:
-            raise ProtocolError(f"hello: {bad} is not valid Unicode text")
-        if message.get("protocol", PROTOCOL_VERSION) != PROTOCOL_VERSION:
-            raise ProtocolError(f"this host speaks protocol {PROTOCOL_VERSION}")
-        try:
-            role = ClientRole(str(message.get("role")))
-        except ValueError:
-            raise ProtocolError("hello.role must be 'attach' or 'control'") from None
-        if role not in self.roles:
-            wanted = " or ".join(repr(r.value) for r in self.roles)
-            hint = " (agents use TA_AGENT_SOCKET)" if role is ClientRole.AGENT else ""
-            raise ProtocolError(f"hello.role must be {wanted} on this socket{hint}")
-        channel = message.get("channel_id")
-        if channel is not None and not (
-            isinstance(channel, str) and len(channel) <= MAX_CHANNEL_ID
-        ):
-            raise ProtocolError(f"hello.channel_id must be a string of at most {MAX_CHANNEL_ID}")
-        default = OutputMode.RAW if role is ClientRole.ATTACH else OutputMode.NONE
-        try:
-            output = OutputMode(message.get("output", default))
-        except ValueError:
-            raise ProtocolError("hello.output must be 'raw', 'events' or 'none'") from None
-        size = message.get("size")
-        if size is not None and not (
-            isinstance(size, list) and len(size) == 2 and valid_size(*size)
-        ):
-            raise ProtocolError(f"hello.size must be [columns, rows], each 1..9999; got {size!r}")
-        client.channel_id = channel or f"socket:{client.fd}"
-        client.role, client.output = role, output
-        client.from_start = message.get("from_start") is True
-        self.handler.client_ready(client, (size[0], size[1]) if size else None)
+        hello = parse_hello(frame, self.roles)
+        client.channel_id = hello.channel_id or f"socket:{client.fd}"
+        client.role, client.output, client.from_start = hello.role, hello.output, hello.from_start
+        self.handler.client_ready(client, hello.size)
 
     # -- sending ----------------------------------------------------------------------------
 
