@@ -37,7 +37,7 @@ import os
 import secrets
 import stat
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from uuid import UUID
 
 from ta_session.model import RecordFormatError, Timestamp
@@ -51,20 +51,23 @@ from ta_session.model.draft import (
     encode_path,
     show_path,
 )
-from ta_session.model.errors import TaError
 from ta_session.store import Project
 from ta_session.store.drafts import TamperedDraftError
 from ta_session.store.layout import private_dirs
 from ta_session.store.locks import exclusive_lock
+from ta_session.workspace.confined import (
+    DIR_FLAGS,
+    ApplyError,
+    Refused,
+    lstat_at,
+    open_dir,
+    safe_relative,
+    split,
+    target_digest,
+)
 from ta_session.workspace.drafts import project_link_target
 from ta_session.workspace.manifest import Manifest
-from ta_session.workspace.staging import copy_fd, digest_fd, digest_link
-
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-
-
-class ApplyError(TaError):
-    """Apply refused or failed; nothing in the source was changed."""
+from ta_session.workspace.staging import copy_fd, digest_link
 
 
 class ConflictError(ApplyError):
@@ -76,114 +79,6 @@ class ConflictError(ApplyError):
             + " (nothing was written; review the changes, or use --force to overwrite)"
         )
 
-
-class _Refused(ApplyError):
-    """A path leads through a symlink or a file: refused before anything is written."""
-
-    def __init__(self, where: str, is_link: bool):
-        self.where = where
-        self.is_link = is_link
-        super().__init__(f"{show_path(where)} is {'a symlink' if is_link else 'not a folder'}")
-
-
-def safe_relative(path: str) -> str:
-    """Validate a draft path; return it normalised. Raise ``ApplyError`` if it could escape.
-
-    A backslash is an ordinary character in a POSIX file name, so it is allowed.
-    """
-    if not path or "\0" in path:
-        raise ApplyError(f"refusing unsafe path {path!r}")
-    pure = PurePosixPath(path)
-    if pure.is_absolute() or any(part in ("..", "") for part in pure.parts) or path.startswith("/"):
-        raise ApplyError(f"refusing path {path!r}: it leads outside the project")
-    if not pure.parts:
-        raise ApplyError(f"refusing unsafe path {path!r}")
-    if pure.parts[0] in (".ta", ".git"):
-        raise ApplyError(f"refusing path {path!r}: {pure.parts[0]}/ is not project content")
-    return str(pure)
-
-
-# -- walking beneath a folder without following links ------------------------------------------
-
-
-def _open_dir(
-    base_fd: int, rel_dir: str, *, create: bool = False, made: list[str] | None = None
-) -> int:
-    """A descriptor of the folder ``rel_dir`` beneath ``base_fd``, opened one component at a
-    time without following links; missing folders are created when ``create`` (and listed in
-    ``made``). Raises ``_Refused`` for a link or a file on the way, ``FileNotFoundError`` for a
-    missing folder otherwise."""
-    fd = os.dup(base_fd)
-    parts = [p for p in rel_dir.split("/") if p] if rel_dir else []
-    try:
-        for i, part in enumerate(parts):
-            try:
-                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except FileNotFoundError:
-                if not create:
-                    raise
-                os.mkdir(part, dir_fd=fd)
-                if made is not None:
-                    made.append("/".join(parts[: i + 1]))
-                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
-                    raise
-                st = os.stat(part, dir_fd=fd, follow_symlinks=False)
-                raise _Refused("/".join(parts[: i + 1]), stat.S_ISLNK(st.st_mode)) from None
-            os.close(fd)
-            fd = next_fd
-        return fd
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _split(rel: str) -> tuple[str, str]:
-    folder, _, name = rel.rpartition("/")
-    return folder, name
-
-
-def _lstat(dir_fd: int, name: str) -> os.stat_result | None:
-    try:
-        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-
-
-def _digest_at(dir_fd: int, name: str) -> str | None:
-    """The digest of the file or link ``name`` in ``dir_fd``; None if absent; a marker that
-    matches no hash for anything else (a folder, a socket)."""
-    st = _lstat(dir_fd, name)
-    if st is None:
-        return None
-    if stat.S_ISLNK(st.st_mode):
-        return digest_link(os.readlink(name, dir_fd=dir_fd))
-    if stat.S_ISREG(st.st_mode):
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
-        try:
-            return digest_fd(fd)
-        finally:
-            os.close(fd)
-    return f"<{stat.filemode(st.st_mode)[0]}>"
-
-
-def _target_digest(root_fd: int, rel: str) -> str | None:
-    """What is at ``rel`` now (see ``_digest_at``). A symlink on the way is refused; a file on
-    the way means there is nothing at ``rel`` (writing it needs that file deleted first)."""
-    folder, name = _split(rel)
-    try:
-        fd = _open_dir(root_fd, folder)
-    except FileNotFoundError:
-        return None
-    except _Refused as exc:
-        if exc.is_link:
-            raise
-        return None
-    try:
-        return _digest_at(fd, name)
-    finally:
-        os.close(fd)
 
 
 # -- the steps ----------------------------------------------------------------------------------
@@ -202,11 +97,11 @@ class _Step:
 
     @property
     def folder(self) -> str:
-        return _split(self.rel)[0]
+        return split(self.rel)[0]
 
     @property
     def name(self) -> str:
-        return _split(self.rel)[1]
+        return split(self.rel)[1]
 
     @property
     def uri_path(self) -> str:
@@ -273,14 +168,14 @@ def _apply_locked(
         steps.append(_Step(artifact, rel))
     _check_nesting(steps)
 
-    root_fd = os.open(root, _DIR_FLAGS & ~os.O_NOFOLLOW)
+    root_fd = os.open(root, DIR_FLAGS & ~os.O_NOFOLLOW)
     try:
         deleted = {s.rel for s in steps if s.artifact.change_type is ChangeType.DELETE}
         current = {}
         for step in steps:  # no symlink on the way to any target (and read what is there)
             try:
-                current[step.rel] = _target_digest(root_fd, step.rel)
-            except _Refused as exc:
+                current[step.rel] = target_digest(root_fd, step.rel)
+            except Refused as exc:
                 if exc.where not in deleted:
                     raise ApplyError(f"refusing path {step.rel!r}: {exc}") from None
                 # The draft deletes that link first (the agent made a folder of it): the
@@ -293,7 +188,7 @@ def _apply_locked(
             raise ConflictError(conflicts)
         if not in_place:
             manifest = Manifest.load(project.layout.baseline_path(goal.goal_id))
-            ws_fd = os.open(workspace, _DIR_FLAGS & ~os.O_NOFOLLOW)
+            ws_fd = os.open(workspace, DIR_FLAGS & ~os.O_NOFOLLOW)
             try:
                 writer = _Writer(steps, root_fd, ws_fd, manifest, workspace, root, allow_setuid)
                 writer.write_all()
@@ -365,7 +260,7 @@ class _Writer:
         for step in self.steps:  # done: the originals kept for a rollback are not needed
             if step.backup is not None:
                 with contextlib.suppress(OSError):
-                    fd = _open_dir(self.root_fd, step.folder)
+                    fd = open_dir(self.root_fd, step.folder)
                     try:
                         os.unlink(step.backup, dir_fd=fd)
                     finally:
@@ -378,11 +273,11 @@ class _Writer:
         artifact = step.artifact
         if artifact.change_type is ChangeType.DELETE:
             try:
-                fd = _open_dir(self.root_fd, step.folder)
+                fd = open_dir(self.root_fd, step.folder)
             except FileNotFoundError:
                 return
             try:
-                st = _lstat(fd, step.name)
+                st = lstat_at(fd, step.name)
                 if st is not None and stat.S_ISDIR(st.st_mode):
                     raise IsADirectoryError(errno.EISDIR, "a folder is in the way")
             finally:
@@ -392,20 +287,20 @@ class _Writer:
             f"{show_path(step.rel)} changed in staging after the draft was built; rebuild the draft"
         )
         try:
-            fd = _open_dir(self.root_fd, step.folder, create=True, made=step.made_dirs)
-        except _Refused as exc:
+            fd = open_dir(self.root_fd, step.folder, create=True, made=step.made_dirs)
+        except Refused as exc:
             if not at_commit and self._deleted_by_draft(exc.where):
                 # A file or link the agent turned into a folder: written once it is gone.
                 step.deferred = True
                 return
             raise ApplyError(f"refusing path {step.rel!r}: {exc}") from None
         try:
-            existing = _lstat(fd, step.name)
+            existing = lstat_at(fd, step.name)
             if existing is not None and stat.S_ISDIR(existing.st_mode):
                 raise IsADirectoryError(errno.EISDIR, "a folder is in the way")
             try:
-                staged_dir = _open_dir(self.ws_fd, step.folder)
-            except (FileNotFoundError, _Refused):
+                staged_dir = open_dir(self.ws_fd, step.folder)
+            except (FileNotFoundError, Refused):
                 raise changed from None
             try:
                 self._write_temp(step, fd, staged_dir, changed)
@@ -418,7 +313,7 @@ class _Writer:
         """The new content under a temporary name in the target's folder ``fd``, checked
         against the reviewed hash as it is copied."""
         artifact = step.artifact
-        staged = _lstat(staged_dir, step.name)
+        staged = lstat_at(staged_dir, step.name)
         tmp = _temp_name("apply")
         if staged is not None and stat.S_ISLNK(staged.st_mode):
             text = os.readlink(step.name, dir_fd=staged_dir)
@@ -452,9 +347,9 @@ class _Writer:
             os.close(fin)
 
     def _commit(self, step: _Step) -> None:
-        fd = _open_dir(self.root_fd, step.folder)
+        fd = open_dir(self.root_fd, step.folder)
         try:
-            exists = _lstat(fd, step.name) is not None
+            exists = lstat_at(fd, step.name) is not None
             if step.artifact.change_type is ChangeType.DELETE:
                 if exists:
                     step.backup = _temp_name("orig")
@@ -482,7 +377,7 @@ class _Writer:
         for step in reversed(self.steps):
             try:
                 try:
-                    fd: int | None = _open_dir(self.root_fd, step.folder)
+                    fd: int | None = open_dir(self.root_fd, step.folder)
                 except FileNotFoundError:
                     fd = None
                 if fd is not None:
@@ -500,8 +395,8 @@ class _Writer:
                     finally:
                         os.close(fd)
                 for made in reversed(step.made_dirs):
-                    parent, name = _split(made)
-                    parent_fd = _open_dir(self.root_fd, parent)
+                    parent, name = split(made)
+                    parent_fd = open_dir(self.root_fd, parent)
                     try:
                         os.rmdir(name, dir_fd=parent_fd)
                     finally:
