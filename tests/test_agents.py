@@ -11,11 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ta_session.model.agent import (
+from ta_session.model.agent import BUILTIN_SOURCE, AgentConfig, AgentConfigError
+from ta_session.model.builtin_agents import (
     BUILTIN_AGENTS,
-    BUILTIN_SOURCE,
-    AgentConfig,
-    AgentConfigError,
     builtin_agent,
     builtin_agents,
     generic_agent,

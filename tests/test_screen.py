@@ -13,7 +13,7 @@ from ta_session.host.activity import ActivityMonitor
 from ta_session.host.screen import ScreenModel
 from ta_session.host.screen_text import ScreenText
 from ta_session.host.typed import KeySplitter, TypedLines
-from ta_session.model.agent import BUILTIN_AGENTS, builtin_agent
+from ta_session.model.builtin_agents import BUILTIN_AGENTS, builtin_agent
 from ta_session.model.host import HostActivity
 
 SCREENS = Path(__file__).resolve().parent / "fixtures" / "screens"

@@ -16,7 +16,8 @@ from ta_session.cli.main import build_parser
 from ta_session.host.window import Window
 from ta_session.host.wire import ProtocolError
 from ta_session.model import Goal, RecordFormatError
-from ta_session.model.agent import AgentConfig, builtin_agent
+from ta_session.model.agent import AgentConfig
+from ta_session.model.builtin_agents import builtin_agent
 from ta_session.model.host import WindowSize
 
 SMALLEST, LATEST = WindowSize.SMALLEST, WindowSize.LATEST

@@ -42,7 +42,7 @@ def build_plan(
     term: str = "xterm-256color",
     environ: Mapping[str, str] | None = None,
 ) -> LaunchPlan:
-    from ta_session.model.agent import generic_agent
+    from ta_session.model.builtin_agents import generic_agent
     from ta_session.store.agents import AgentCatalog, missing_command_message
 
     environ = dict(os.environ if environ is None else environ)

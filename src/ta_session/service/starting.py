@@ -34,7 +34,7 @@ def require_git_work_tree(root: Path) -> None:
 
 def agent_config(project: Project, agent_id: str, command: list[str]) -> AgentConfig:
     """The config the agent runs with (else one line naming the problem)."""
-    from ta_session.model.agent import generic_agent
+    from ta_session.model.builtin_agents import generic_agent
     from ta_session.store.agents import AgentCatalog
 
     if command:

@@ -19,14 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ta_session.model.agent import (
-    BUILTIN_AGENTS,
-    BUILTIN_SOURCE,
-    GENERIC_AGENT,
-    AgentConfig,
-    AgentConfigError,
-    builtin_agent,
-)
+from ta_session.model.agent import BUILTIN_SOURCE, GENERIC_AGENT, AgentConfig, AgentConfigError
+from ta_session.model.builtin_agents import BUILTIN_AGENTS, builtin_agent
 from ta_session.store.errors import CorruptRecordError, NotFoundError
 from ta_session.store.layout import TA_DIR
 from ta_session.store.reading import read_regular_file
