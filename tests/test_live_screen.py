@@ -15,6 +15,7 @@ from live_helpers import (
     AGENTS,
     PYTHON,
     Live,
+    Tmux,
     agent,
     live_fixture,  # noqa: F401  (the `live` fixture)
     wait_for,
@@ -23,6 +24,14 @@ from live_helpers import (
 
 def sh(argv: list[str]) -> str:
     return shlex.join(argv)
+
+
+def run_bash(live: Live, title: str) -> tuple[Tmux, str]:
+    """``ta run`` of an interactive bash (prompt ``bash$``) in a tmux terminal; the session."""
+    term = live.tmux()
+    term.run(f"ta run {title} -- env PS1='bash$ ' bash --norc --noprofile -i")
+    term.wait_text("bash$")
+    return term, live.only_session()
 
 
 def human_lines(live: Live, sid: str) -> list[str]:
@@ -130,11 +139,7 @@ def test_a_menu_drawn_with_cursor_moves_makes_the_session_waiting(live: Live) ->
 
 def test_lines_edited_and_recalled_in_bash_are_logged_as_bash_ran_them(live: Live) -> None:
     (live.root / "completion-target.txt").write_text("the completed file\n")
-    term = live.tmux()
-    bash = "env PS1='bash$ ' bash --norc --noprofile -i"
-    term.run(f"ta run shell -- {bash}")
-    term.wait_text("bash$")
-    sid = live.only_session()
+    term, sid = run_bash(live, "shell")
     term.wait_raw()
     term.type("echo abc", enter=False)
     term.send("Left", "Left")
@@ -160,11 +165,7 @@ def test_lines_edited_and_recalled_in_bash_are_logged_as_bash_ran_them(live: Liv
 
 def test_keys_in_less_are_not_logged_as_lines(live: Live) -> None:
     (live.root / "long.txt").write_text("".join(f"row {i}\n" for i in range(200)))
-    term = live.tmux()
-    bash = "env PS1='bash$ ' bash --norc --noprofile -i"
-    term.run(f"ta run pager -- {bash}")
-    term.wait_text("bash$")
-    sid = live.only_session()
+    term, sid = run_bash(live, "pager")
     term.type("less long.txt")
     wait_for(lambda: term.pane("alternate_on") == "1", what="less on the alternate screen")
     term.type("/row 150")  # a search, then Enter: not a line typed to the agent
@@ -222,11 +223,7 @@ def test_logs_follow_streams_lines_while_the_agent_runs(live: Live) -> None:
 
 
 def test_attaching_to_a_session_from_inside_its_own_agent_is_refused(live: Live) -> None:
-    term = live.tmux()
-    bash = "env PS1='bash$ ' bash --norc --noprofile -i"
-    term.run(f"ta run inside -- {bash}")
-    term.wait_text("bash$")
-    sid = live.only_session()
+    term, sid = run_bash(live, "inside")
     term.run("ta session attach $TA_SESSION_ID; echo ATTACH-RC=$?")
     term.wait_regex(r"ATTACH-RC=1")
     assert "from inside it" in term.screen()
