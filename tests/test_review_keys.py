@@ -81,6 +81,14 @@ def test_a_lone_escape_is_ended_by_flush() -> None:
     assert not decoder.pending and decoder.feed(b"a") == ["a"]
 
 
+def test_ctrl_c_is_a_key_even_inside_a_sequence() -> None:
+    """A reply cut short (or a key pressed in the middle of one) never swallows Ctrl-C, and
+    CAN/SUB end a sequence as a terminal's parser does."""
+    assert keys(b"\x1b[12;", b"\x03") == [CTRL_C]
+    assert keys(b"\x1b]11;rgb:0\x03a") == [CTRL_C, "a"]
+    assert keys(b"\x1b[1\x18a", b"\x1bP\x1ab") == ["a", "b"]
+
+
 # -- in a terminal (tmux) -------------------------------------------------------------------
 
 

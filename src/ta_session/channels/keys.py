@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 ENTER = "\n"
 CTRL_C, CTRL_D = "\x03", "\x04"
+_CANCELS = (CTRL_C, "\x18", "\x1a")
 # After ESC, how long the rest of a sequence may take to arrive before the ESC counts as the
 # Esc key on its own (what terminal programs call the escape time).
 ESCAPE_TIME = 0.05
@@ -77,6 +78,9 @@ class KeyDecoder:
 
     def _step(self, char: str) -> str | None:
         state = self._state
+        if state and char in _CANCELS:  # Ctrl-C, CAN, SUB end any sequence; Ctrl-C is a key
+            self._state = ""
+            return CTRL_C if char == CTRL_C else None
         if state in ("esc", "csi", "ss3") and char == "\x1b":
             # A new sequence: the ESC before was the Esc key, or a sequence broke off.
             self._state = "esc"

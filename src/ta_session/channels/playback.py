@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from ta_session.channels.keys import CTRL_C, KeyDecoder
 from ta_session.host.recording import parse_event, read_header
 from ta_session.model import SessionMessage
 
@@ -45,73 +46,28 @@ class Key(Enum):
 
 
 KEYS = {
-    ord(" "): Key.PAUSE,
-    ord("."): Key.STEP,
-    ord("+"): Key.FASTER,
-    ord("-"): Key.SLOWER,
-    ord("n"): Key.NEXT,
-    ord("]"): Key.NEXT,
-    ord("p"): Key.PREVIOUS,
-    ord("["): Key.PREVIOUS,
-    ord("q"): Key.QUIT,
-    0x03: Key.QUIT,  # Ctrl-C (the terminal's input is raw: it arrives as a byte)
+    " ": Key.PAUSE,
+    ".": Key.STEP,
+    "+": Key.FASTER,
+    "-": Key.SLOWER,
+    "n": Key.NEXT,
+    "]": Key.NEXT,
+    "p": Key.PREVIOUS,
+    "[": Key.PREVIOUS,
+    "q": Key.QUIT,
+    CTRL_C: Key.QUIT,  # the terminal's input is raw: Ctrl-C arrives as a character
 }
-ESC, BEL, CAN, SUB, CTRL_C = 0x1B, 0x07, 0x18, 0x1A, 0x03
-
-
-class _In(Enum):
-    TEXT = 0
-    ESCAPE = 1  # after ESC
-    CSI = 2  # ESC [ … final byte
-    SS3 = 3  # ESC O and one byte
-    STRING = 4  # OSC, DCS, APC, PM, SOS … BEL or ESC \
-    STRING_ESCAPE = 5  # ESC inside a string
 
 
 class KeyReader:
-    """Bytes typed (or answered) on the player's terminal in, keys out. A sequence may be split
-    across reads: the state carries over. Ctrl-C is a key in every state."""
+    """Bytes typed (or answered) on the player's terminal in, keys out: ``KeyDecoder`` drops
+    every escape sequence whole, even split across reads; Ctrl-C is a key in every state."""
 
     def __init__(self) -> None:
-        self._state = _In.TEXT
+        self._decoder = KeyDecoder()
 
     def feed(self, data: bytes) -> list[Key]:
-        keys: list[Key] = []
-        for byte in data:
-            if byte == CTRL_C:
-                self._state = _In.TEXT
-                keys.append(Key.QUIT)
-                continue
-            state = self._state
-            if state is _In.TEXT:
-                if byte == ESC:
-                    self._state = _In.ESCAPE
-                elif byte in KEYS:
-                    keys.append(KEYS[byte])
-            elif state is _In.ESCAPE:
-                if byte == 0x5B:  # [
-                    self._state = _In.CSI
-                elif byte == 0x4F:  # O
-                    self._state = _In.SS3
-                elif byte in b"]P_^X":
-                    self._state = _In.STRING
-                elif byte != ESC:  # Alt+key: not ours
-                    self._state = _In.TEXT
-            elif state is _In.CSI:
-                if 0x40 <= byte <= 0x7E or byte in (CAN, SUB):
-                    self._state = _In.TEXT
-                elif byte == ESC:
-                    self._state = _In.ESCAPE
-            elif state is _In.SS3:
-                self._state = _In.TEXT
-            elif state is _In.STRING:
-                if byte == BEL or byte in (CAN, SUB):
-                    self._state = _In.TEXT
-                elif byte == ESC:
-                    self._state = _In.STRING_ESCAPE
-            else:  # ESC inside a string: ESC \ ends it
-                self._state = _In.TEXT if byte == 0x5C else _In.STRING
-        return keys
+        return [KEYS[key] for key in self._decoder.feed(data) if key in KEYS]
 
 
 def faster(speed: float) -> float:
